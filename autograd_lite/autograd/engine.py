@@ -1,0 +1,357 @@
+"""The backward pass: an iterative reverse topological walk over the graph.
+
+1. Count, for every node reachable from the roots, how many consumers send it a gradient
+   (an explicit stack, never recursion, so 100,000-op chains are fine).
+2. Start from the roots; a node runs its VJPs only when its counter reaches zero, that is,
+   after every gradient flowing into it has been summed.
+3. Gradients for leaves are summed too, then hooks run and ``.grad`` is accumulated.
+4. Unless ``retain_graph``, each node drops its saved arrays as soon as it has run.
+
+With ``create_graph=True`` the same walk hands Tensors (not arrays) to the VJPs, so the
+gradient computation is itself recorded and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._broadcast import unbroadcast
+from .grad_mode import _state
+from .node import Node
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+def _as_grad_array(tensor: Any, gradient: Any, create_graph: bool) -> Any:
+    from ..tensor import Tensor, as_tensor
+
+    if gradient is None:
+        if tensor._data.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs; this output has shape "
+                f"{tuple(tensor.shape)}: pass `gradient=` (a tensor of that shape) to backward()"
+            )
+        ones = np.ones_like(np.asarray(tensor._data))
+        return Tensor._wrap(ones) if create_graph else ones
+    gradient = as_tensor(gradient)
+    if tuple(gradient.shape) != tuple(tensor.shape):
+        raise RuntimeError(
+            f"backward: gradient has shape {tuple(gradient.shape)} but the output has shape "
+            f"{tuple(tensor.shape)}; they must match"
+        )
+    return gradient if create_graph else gradient._data
+
+
+def _owned(g: Any) -> Any:
+    """Let a leaf keep ``g`` as its ``.grad`` only if nothing else can see that array."""
+    # References: the caller's local, the leaf table entry, and getrefcount's own argument.
+    if type(g) is np.ndarray and g.base is None and g.flags.writeable and sys.getrefcount(g) <= 3:
+        return g
+    return np.array(g, copy=True)
+
+
+def backward(
+    tensors: Sequence[Any], grad_tensors: Sequence[Any] | None = None, retain_graph: bool | None = None,
+    create_graph: bool = False, inputs: Sequence[Any] | None = None,
+) -> None:
+    """Accumulate into each leaf's ``.grad`` the gradient of ``tensors`` (weighted by ``grad_tensors``)."""
+    from ..tensor import Tensor
+
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    roots = []
+    for index, (tensor, gradient) in enumerate(zip(tensors, grad_tensors)):
+        if not tensor.requires_grad:
+            raise RuntimeError(
+                f"element {index} of tensors does not require grad and does not have a grad_fn: "
+                "nothing it was computed from has requires_grad=True"
+            )
+        roots.append((tensor, _as_grad_array(tensor, gradient, create_graph)))
+    targets = None
+    if inputs is not None:
+        targets = _targets(inputs)
+    _run(roots, retain_graph=create_graph if retain_graph is None else retain_graph,
+         create_graph=create_graph, capture=None, only=targets)
+
+
+def grad(
+    outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+    create_graph: bool = False, allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """Return the gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad``."""
+    from ..tensor import Tensor
+
+    single_output = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_output else list(outputs)
+    inputs_list = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for position, tensor in enumerate(inputs_list):
+        if not tensor.requires_grad:
+            raise RuntimeError(
+                f"grad: input {position} (shape {tuple(tensor.shape)}) does not require grad; "
+                "set requires_grad=True on the tensors you differentiate with respect to"
+            )
+    roots = []
+    for index, (tensor, gradient) in enumerate(zip(outputs, grad_outputs)):
+        if not tensor.requires_grad:
+            raise RuntimeError(
+                f"element {index} of tensors does not require grad and does not have a grad_fn"
+            )
+        roots.append((tensor, _as_grad_array(tensor, gradient, create_graph)))
+    capture: dict[Any, Any] = {}
+    _run(roots, retain_graph=create_graph if retain_graph is None else retain_graph,
+         create_graph=create_graph, capture=capture, only=_targets(inputs_list))
+    results = []
+    for position, tensor in enumerate(inputs_list):
+        key = tensor.grad_fn if tensor.grad_fn is not None else id(tensor)
+        g = capture.get(key)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {position} (shape {tuple(tensor.shape)}) was not used in the graph "
+                    "of the outputs; set allow_unused=True if this is intended"
+                )
+            results.append(None)
+            continue
+        if not isinstance(g, Tensor):
+            g = Tensor._wrap(np.array(g, copy=True))
+        results.append(g)
+    return tuple(results)
+
+
+def _targets(inputs: Sequence[Any]) -> set:
+    return {t.grad_fn if t.grad_fn is not None else id(t) for t in inputs}
+
+
+def _count_dependencies(start: list) -> dict:
+    deps: dict = {}
+    stack = []
+    for node in start:
+        if node not in deps:
+            deps[node] = 0
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        parents = node.parents
+        for parent in parents:
+            if type(parent) is Node:
+                if parent in deps:
+                    deps[parent] += 1
+                else:
+                    deps[parent] = 1
+                    stack.append(parent)
+    return deps
+
+
+def _check_versions(node: Node) -> None:
+    versions = node.versions
+    for position, item in enumerate(node.inputs):
+        counter = getattr(item, "_vc", None)
+        if counter is None:
+            continue
+        expected = versions[position] if versions is not None else 0
+        if counter.value != expected:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"in-place operation: input {position} (shape {tuple(item.shape)}, dtype {item.dtype}) "
+                f"of {node.prim.backward_name} is at version {counter.value}; expected version "
+                f"{expected} instead. Use .clone() before the in-place op, or avoid modifying it "
+                "until backward has run."
+            )
+
+
+def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | None, only: set | None) -> None:
+    from ..ops.primitive import apply
+    from .grad_mode import _anomaly
+
+    grads: dict = {}
+    leaf_grads: dict = {}
+    start = []
+    for tensor, g in roots:
+        node = tensor.grad_fn
+        if node is None:
+            _add_leaf(leaf_grads, tensor, g)
+            continue
+        if node.parents is None:
+            raise RuntimeError(_FREED)
+        if node in grads:
+            grads[node] = grads[node] + g
+        else:
+            grads[node] = g
+            start.append(node)
+    deps = _count_dependencies(start)
+    ready = [node for node in start if deps[node] == 0]
+    previous_mode = _state.enabled
+    _state.enabled = create_graph
+    anomaly = _anomaly[0]
+    try:
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node)
+            if node.hooks is not None:
+                g = _run_hooks(node.hooks, g, create_graph)
+            if node.retained is not None:
+                _retain(node, g, create_graph)
+            if capture is not None and node in only:  # type: ignore[operator]
+                capture[node] = g
+            prim = node.prim
+            parents = node.parents
+            if node.arrays is None:
+                raise RuntimeError(_FREED)
+            if prim.vjps is None:
+                input_grads = prim._node_backward(node, g, create_graph)
+            else:
+                if node.versions is not None or prim.reads_inputs:
+                    _check_versions(node)
+                if create_graph:
+                    inputs = node.inputs
+                    out = apply(prim, inputs, node.attrs) if prim.saves_out else None
+                else:
+                    inputs = node.arrays
+                    out = node.out
+                attrs = node.attrs
+                vjps = prim.vjps
+                input_grads = [
+                    None if parent is None else vjps[position](g, out, *inputs, **attrs)
+                    for position, parent in enumerate(parents)
+                ]
+            for position, parent in enumerate(parents):
+                if parent is None:
+                    continue
+                gi = input_grads[position]
+                if type(parent) is Node:
+                    if gi is not None:
+                        gi = _fit(gi, node.arrays[position], create_graph)
+                        if anomaly:
+                            _check_finite(node, position, gi)
+                        if parent in grads:
+                            grads[parent] = grads[parent] + gi
+                        else:
+                            grads[parent] = gi
+                    elif parent not in grads:
+                        grads[parent] = None
+                    remaining = deps[parent] - 1
+                    deps[parent] = remaining
+                    if remaining == 0:
+                        if grads[parent] is None:
+                            # No gradient actually reached it: its subgraph receives zeros.
+                            grads[parent] = _zeros_like(node.arrays[position], create_graph)
+                        ready.append(parent)
+                elif gi is not None:
+                    gi = _fit(gi, node.arrays[position], create_graph)
+                    if anomaly:
+                        _check_finite(node, position, gi)
+                    _add_leaf(leaf_grads, parent, gi)
+            if not retain_graph:
+                node.inputs = None
+                node.arrays = None
+                node.out = None
+        for leaf, g in leaf_grads.values():
+            hooks = leaf._extra.get("hooks") if leaf._extra is not None else None
+            if hooks:
+                g = _run_hooks(hooks, g, create_graph)
+            if capture is not None:
+                if id(leaf) in only:  # type: ignore[operator]
+                    capture[id(leaf)] = g
+                continue
+            if only is not None and id(leaf) not in only:
+                continue
+            _accumulate(leaf, g, create_graph)
+    finally:
+        _state.enabled = previous_mode
+
+
+def _zeros_like(reference: Any, create_graph: bool) -> Any:
+    from ..tensor import Tensor
+
+    zeros = np.zeros(np.shape(reference), dtype=np.asarray(reference).dtype)
+    return Tensor._wrap(zeros) if create_graph else zeros
+
+
+def _fit(g: Any, reference: Any, create_graph: bool) -> Any:
+    """Sum away broadcasting and match the input's dtype."""
+    shape = reference.shape
+    if g.shape != shape:
+        g = unbroadcast(g, shape)
+    dtype = reference.dtype
+    if g.dtype != dtype:
+        g = g.to(dtype) if create_graph else np.asarray(g).astype(dtype)
+    return g
+
+
+def _add_leaf(leaf_grads: dict, leaf: Any, g: Any) -> None:
+    key = id(leaf)
+    entry = leaf_grads.get(key)
+    if entry is None:
+        leaf_grads[key] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def _accumulate(leaf: Any, g: Any, create_graph: bool) -> None:
+    from ..tensor import Tensor
+
+    if create_graph:
+        if not isinstance(g, Tensor):
+            g = Tensor._wrap(g)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    if leaf.grad is None:
+        if g.dtype != leaf._data.dtype:
+            g = g.astype(leaf._data.dtype)
+        leaf.grad = Tensor._wrap(_owned(g))
+    elif leaf.grad.requires_grad:
+        leaf.grad = Tensor._wrap(leaf.grad._data + g)
+    else:
+        leaf.grad._data += g
+
+
+def _retain(node: Node, g: Any, create_graph: bool) -> None:
+    from ..tensor import Tensor
+
+    tensor = node.retained()
+    if tensor is None:
+        return
+    value = g if isinstance(g, Tensor) else Tensor._wrap(np.array(g, copy=True))
+    tensor.grad = value if tensor.grad is None else tensor.grad + value
+
+
+def _run_hooks(hooks: list, g: Any, create_graph: bool) -> Any:
+    from ..tensor import Tensor
+
+    for hook in list(hooks):
+        wrapped = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        result = hook(wrapped)
+        if result is not None:
+            g = result if create_graph else np.asarray(result._data if isinstance(result, Tensor) else result)
+    return g
+
+
+def _check_finite(node: Node, position: int, g: Any) -> None:
+    data = g._data if hasattr(g, "_data") else g
+    if np.all(np.isfinite(data)):
+        return
+    import traceback
+
+    where = ""
+    trace = getattr(node, "trace", None)
+    if trace:
+        where = "\nThe forward op was created at:\n" + "".join(traceback.format_list(trace[-6:]))
+    raise RuntimeError(
+        f"Function '{node.prim.backward_name}' returned nan or inf values in its gradient for input "
+        f"{position} (shape {tuple(np.shape(data))}).{where}"
+    )

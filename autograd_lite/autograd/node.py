@@ -1,0 +1,73 @@
+"""Graph nodes: one per recorded operation.
+
+A node remembers which primitive produced a tensor, the inputs it was given (as tensors,
+for higher-order gradients, and as raw arrays, for the fast first-order path), the
+primitive's attributes, and where each input's gradient must go next (``parents``):
+another node, a leaf tensor that accumulates ``.grad``, or ``None`` when no gradient is
+needed. A node never refers to the tensor it produced, so a graph has no reference cycles
+and is freed by reference counting as soon as nothing points at it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Node:
+    """The ``grad_fn`` of a tensor: how it was computed and how to send gradients back."""
+
+    __slots__ = (
+        "prim", "inputs", "arrays", "attrs", "out", "parents", "versions",
+        "hooks", "retained", "trace", "__weakref__",
+    )
+
+    def __init__(self, prim: Any, inputs: tuple, arrays: tuple, attrs: dict, out: Any) -> None:
+        self.prim = prim
+        self.inputs = inputs
+        self.arrays = arrays
+        self.attrs = attrs
+        self.out = out
+        parents = []
+        versions = None
+        for position, item in enumerate(inputs):
+            if getattr(item, "requires_grad", False):
+                parents.append(item.grad_fn or item)
+                counter = item._vc
+                if counter is not None and counter.value:
+                    if versions is None:
+                        versions = [0] * len(inputs)
+                    versions[position] = counter.value
+            else:
+                parents.append(None)
+        self.parents = tuple(parents)
+        self.versions = versions
+        self.hooks = None
+        self.retained = None
+
+    def name(self) -> str:
+        """The op's name as PyTorch would print it, e.g. ``MulBackward``."""
+        return self.prim.name
+
+    def __repr__(self) -> str:
+        return f"<{self.prim.backward_name} object>"
+
+    # PyTorch's public view of the graph: grad_fn.next_functions
+    @property
+    def next_functions(self) -> tuple:
+        if self.parents is None:
+            return ()
+        return tuple((p, 0) for p in self.parents)
+
+    def register_hook(self, hook: Any) -> None:
+        if self.hooks is None:
+            self.hooks = []
+        self.hooks.append(hook)
+
+
+class VersionCounter:
+    """Counts in-place writes to a tensor's memory; shared by a tensor and its views."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0

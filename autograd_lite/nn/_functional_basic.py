@@ -1,0 +1,3 @@
+"""(placeholder: filled in by the nn work)."""
+
+__all__: list[str] = []

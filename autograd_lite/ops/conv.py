@@ -1,0 +1,1 @@
+"""(placeholder: primitives for convolution and pooling)."""

@@ -1,0 +1,330 @@
+"""Elementwise primitives. Broadcasting is undone by the engine, not here."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .primitive import Primitive
+
+
+def _silent(fn):  # type: ignore[no-untyped-def]
+    """Wrap a NumPy function so that log(0), x/0 and sqrt(-1) give inf/nan quietly, as in PyTorch."""
+
+    def forward(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return fn(*args, **kwargs)
+
+    forward.__doc__ = fn.__doc__
+    return staticmethod(forward)
+
+
+class Add(Primitive):
+    """out = x + y
+
+    grad_x = grad_out;  grad_y = grad_out
+    """
+
+    reads_inputs = False
+    forward = staticmethod(np.add)
+    vjps = (lambda g, out, x, y: g, lambda g, out, x, y: g)
+
+
+class Sub(Primitive):
+    """out = x - y
+
+    grad_x = grad_out;  grad_y = -grad_out
+    """
+
+    reads_inputs = False
+    forward = staticmethod(np.subtract)
+    vjps = (lambda g, out, x, y: g, lambda g, out, x, y: -g)
+
+
+class Mul(Primitive):
+    """out = x * y
+
+    grad_x = grad_out * y;  grad_y = grad_out * x
+    """
+
+    forward = staticmethod(np.multiply)
+    vjps = (lambda g, out, x, y: g * y, lambda g, out, x, y: g * x)
+
+
+class Div(Primitive):
+    """out = x / y
+
+    grad_x = grad_out / y;  grad_y = -grad_out * x / y**2
+    """
+
+    forward = _silent(np.true_divide)
+    vjps = (lambda g, out, x, y: g / y, lambda g, out, x, y: -g * x / (y * y))
+
+
+def _pow_grad_exponent(g, out, x, y):  # type: ignore[no-untyped-def]
+    # d(x**y)/dy = x**y * log(x). At x == 0 PyTorch uses 0 (the limit for y > 0).
+    safe_x = Where.call(x == 0, 1.0, x)
+    return g * out * Log.call(safe_x)
+
+
+class Pow(Primitive):
+    """out = x ** y
+
+    grad_x = grad_out * y * x**(y - 1);  grad_y = grad_out * out * log(x)  (0 where x == 0)
+    """
+
+    forward = _silent(np.power)
+    saves_out = True
+    vjps = (
+        lambda g, out, x, y: g * y * Pow.call(x, y - 1),
+        _pow_grad_exponent,
+    )
+
+
+class Neg(Primitive):
+    """out = -x
+
+    grad_x = -grad_out
+    """
+
+    reads_inputs = False
+    forward = staticmethod(np.negative)
+    vjps = (lambda g, out, x: -g,)
+
+
+class Exp(Primitive):
+    """out = exp(x)
+
+    grad_x = grad_out * out
+    """
+
+    forward = _silent(np.exp)
+    saves_out = True
+    vjps = (lambda g, out, x: g * out,)
+
+
+class Log(Primitive):
+    """out = log(x)  (log(0) = -inf, log of a negative number = nan, as in PyTorch)
+
+    grad_x = grad_out / x
+    """
+
+    forward = _silent(np.log)
+    vjps = (lambda g, out, x: g / x,)
+
+
+class Sqrt(Primitive):
+    """out = sqrt(x)
+
+    grad_x = grad_out / (2 * out)
+    """
+
+    forward = _silent(np.sqrt)
+    saves_out = True
+    vjps = (lambda g, out, x: g / (2 * out),)
+
+
+class Abs(Primitive):
+    """out = |x|
+
+    grad_x = grad_out * sign(x)  (0 at x == 0, as in PyTorch)
+    """
+
+    forward = staticmethod(np.abs)
+    vjps = (lambda g, out, x: g * Sign.call(x),)
+
+
+class Sign(Primitive):
+    """out = sign(x), piecewise constant.
+
+    grad_x = 0
+    """
+
+    reads_inputs = False
+    forward = staticmethod(np.sign)
+    vjps = (lambda g, out, x: g * 0,)
+
+
+class Sin(Primitive):
+    """out = sin(x)
+
+    grad_x = grad_out * cos(x)
+    """
+
+    forward = staticmethod(np.sin)
+    vjps = (lambda g, out, x: g * Cos.call(x),)
+
+
+class Cos(Primitive):
+    """out = cos(x)
+
+    grad_x = -grad_out * sin(x)
+    """
+
+    forward = staticmethod(np.cos)
+    vjps = (lambda g, out, x: -g * Sin.call(x),)
+
+
+class Tanh(Primitive):
+    """out = tanh(x)  (NumPy's tanh saturates to ±1 without overflow)
+
+    grad_x = grad_out * (1 - out**2)
+    """
+
+    forward = staticmethod(np.tanh)
+    saves_out = True
+    vjps = (lambda g, out, x: g * (1 - out * out),)
+
+
+def _sigmoid(x):  # type: ignore[no-untyped-def]
+    # exp(-|x|) never overflows; both branches then divide numbers in (0, 1].
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
+
+
+class Sigmoid(Primitive):
+    """out = 1 / (1 + exp(-x)), computed from exp(-|x|) so no branch can overflow.
+
+    grad_x = grad_out * out * (1 - out)
+    """
+
+    forward = staticmethod(_sigmoid)
+    saves_out = True
+    vjps = (lambda g, out, x: g * out * (1 - out),)
+
+
+def _softplus(x):  # type: ignore[no-untyped-def]
+    # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact and overflow-free.
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+class Softplus(Primitive):
+    """out = log(1 + exp(x)), evaluated as max(x, 0) + log1p(exp(-|x|)).
+
+    grad_x = grad_out * sigmoid(x)
+    """
+
+    forward = staticmethod(_softplus)
+    vjps = (lambda g, out, x: g * Sigmoid.call(x),)
+
+
+class Relu(Primitive):
+    """out = max(x, 0)
+
+    grad_x = grad_out * (x > 0)   (the kink at 0 gets gradient 0, as in PyTorch)
+    """
+
+    forward = staticmethod(lambda x: np.maximum(x, 0))
+    vjps = (lambda g, out, x: g * (x > 0),)
+
+
+class Clamp(Primitive):
+    """out = min(max(x, min), max)
+
+    grad_x = grad_out where min <= x <= max, else 0
+    """
+
+    @staticmethod
+    def forward(x, min=None, max=None):  # type: ignore[no-untyped-def]
+        return np.clip(x, min, max)
+
+    vjps = (lambda g, out, x, min=None, max=None: g * _inside(x, min, max),)
+
+
+def _inside(x, low, high):  # type: ignore[no-untyped-def]
+    mask = None
+    if low is not None:
+        mask = x >= low
+    if high is not None:
+        upper = x <= high
+        mask = upper if mask is None else mask & upper
+    return mask
+
+
+class Maximum(Primitive):
+    """out = max(x, y) elementwise
+
+    grad_x = grad_out where x > y, half of it where x == y;  grad_y likewise.
+    """
+
+    forward = staticmethod(np.maximum)
+    vjps = (
+        lambda g, out, x, y: g * ((x > y) + (x == y) * 0.5),
+        lambda g, out, x, y: g * ((y > x) + (x == y) * 0.5),
+    )
+
+
+class Minimum(Primitive):
+    """out = min(x, y) elementwise
+
+    grad_x = grad_out where x < y, half of it where x == y;  grad_y likewise.
+    """
+
+    forward = staticmethod(np.minimum)
+    vjps = (
+        lambda g, out, x, y: g * ((x < y) + (x == y) * 0.5),
+        lambda g, out, x, y: g * ((y < x) + (x == y) * 0.5),
+    )
+
+
+class Where(Primitive):
+    """out = x where cond else y  (cond is a constant mask)
+
+    grad_cond = none;  grad_x = grad_out where cond, else 0;  grad_y = grad_out where not cond
+    """
+
+    forward = staticmethod(np.where)
+    vjps = (
+        None,
+        lambda g, out, cond, x, y: Where.call(cond, g, 0.0),
+        lambda g, out, cond, x, y: Where.call(cond, 0.0, g),
+    )
+
+
+class Cast(Primitive):
+    """out = x converted to ``dtype``
+
+    grad_x = grad_out converted back to x's dtype
+    """
+
+    reads_inputs = False
+    @staticmethod
+    def forward(x, dtype):  # type: ignore[no-untyped-def]
+        return np.asarray(x).astype(dtype)
+
+    vjps = (lambda g, out, x, dtype: Cast.call(g, dtype=x.dtype),)
+
+
+class Clone(Primitive):
+    """out = a copy of x
+
+    grad_x = grad_out
+    """
+
+    reads_inputs = False
+    forward = staticmethod(lambda x: np.array(x, copy=True))
+    vjps = (lambda g, out, x: g,)
+
+
+class FillLike(Primitive):
+    """out = a tensor shaped like x, every element ``value`` (what ``fill_``/``zero_`` write)
+
+    grad_x = 0
+    """
+
+    reads_inputs = False
+    forward = staticmethod(lambda x, value: np.full_like(x, value))
+    vjps = (lambda g, out, x, value: g * 0,)
+
+
+class CopyFrom(Primitive):
+    """out = src broadcast to x's shape and dtype (what ``copy_`` writes)
+
+    grad_x = 0;  grad_src = grad_out (summed over broadcast dims by the engine)
+    """
+
+    reads_inputs = False
+    @staticmethod
+    def forward(x, src):  # type: ignore[no-untyped-def]
+        return np.array(np.broadcast_to(src, np.shape(x)), dtype=x.dtype)
+
+    vjps = (lambda g, out, x, src: g * 0, lambda g, out, x, src: g)

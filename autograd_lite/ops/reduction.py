@@ -1,0 +1,178 @@
+"""Reductions. Each VJP spreads the gradient back over the reduced axes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .primitive import Primitive
+from .shape import Expand, Reshape
+
+
+def _kept_shape(shape: tuple, axis: tuple | None) -> tuple:
+    """The shape a reduction over ``axis`` has with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def _restore(g, x, axis, keepdims):  # type: ignore[no-untyped-def]
+    """Reshape a reduced gradient so it broadcasts against x (re-insert reduced axes)."""
+    if keepdims:
+        return g
+    return Reshape.call(g, shape=_kept_shape(x.shape, axis))
+
+
+class Sum(Primitive):
+    """out = sum of x over ``axis``
+
+    grad_x = grad_out broadcast back over the summed axes (every element gets it once)
+    """
+
+    reads_inputs = False
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    vjps = (
+        lambda g, out, x, axis=None, keepdims=False: Expand.call(
+            _restore(g, x, axis, keepdims), shape=x.shape
+        ),
+    )
+
+
+def _extremum_vjp(g, out, x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+    # The gradient is shared evenly between all elements that attain the extremum.
+    g = _restore(g, x, axis, keepdims)
+    out = _restore(out, x, axis, keepdims)
+    mask = x == out
+    count = mask.sum(axis=axis, keepdims=True)
+    return g * mask / count
+
+
+class Amax(Primitive):
+    """out = max of x over ``axis``
+
+    grad_x = grad_out / (number of maxima) at each maximum, 0 elsewhere
+    """
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+        return np.max(x, axis=axis, keepdims=keepdims)
+
+    saves_out = True
+    vjps = (_extremum_vjp,)
+
+
+class Amin(Primitive):
+    """out = min of x over ``axis``
+
+    grad_x = grad_out / (number of minima) at each minimum, 0 elsewhere
+    """
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+        return np.min(x, axis=axis, keepdims=keepdims)
+
+    saves_out = True
+    vjps = (_extremum_vjp,)
+
+
+def _prod_vjp(g, out, x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+    g = _restore(g, x, axis, keepdims)
+    return g * ProdOthers.call(x, axis=axis)
+
+
+class Prod(Primitive):
+    """out = product of x over ``axis``
+
+    grad_x[i] = grad_out * (product of all other elements of its slice)
+    """
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+        return np.prod(x, axis=axis, keepdims=keepdims)
+
+    vjps = (_prod_vjp,)
+
+
+def _exclusive_products(x, axis):  # type: ignore[no-untyped-def]
+    """For each element, the product of the other elements along ``axis`` (exact with zeros)."""
+    x = np.asarray(x)
+    if axis is None:
+        return _exclusive_products(x.reshape(-1), (0,)).reshape(x.shape)
+    if len(axis) > 1:
+        moved = np.moveaxis(x, axis, tuple(range(-len(axis), 0)))
+        flat = moved.reshape(moved.shape[: moved.ndim - len(axis)] + (-1,))
+        result = _exclusive_products(flat, (flat.ndim - 1,)).reshape(moved.shape)
+        return np.moveaxis(result, tuple(range(-len(axis), 0)), axis)
+    (a,) = axis
+    ones = np.ones_like(np.take(x, [0], axis=a))
+    before = np.cumprod(np.concatenate([ones, np.take(x, range(x.shape[a] - 1), axis=a)], axis=a), axis=a)
+    reversed_x = np.flip(x, axis=a)
+    after = np.cumprod(
+        np.concatenate([ones, np.take(reversed_x, range(x.shape[a] - 1), axis=a)], axis=a), axis=a
+    )
+    return before * np.flip(after, axis=a)
+
+
+def _prod_others_vjp(g, out, x, axis=None):  # type: ignore[no-untyped-def]
+    # d/dx_j of prod_{i != k} x_i is prod_{i != k, j} x_i; for x_j != 0 that is others_k / x_j,
+    # so grad_x_j = (sum_k g_k * others_k - g_j * others_j) / x_j.
+    total = (g * out).sum(axis=axis, keepdims=True)
+    return (total - g * out) / x
+
+
+class ProdOthers(Primitive):
+    """out[i] = product of the other elements of x's slice along ``axis`` (prod's VJP helper)
+
+    grad_x[j] = (sum_k grad_out[k] * out[k] - grad_out[j] * out[j]) / x[j]   (x[j] != 0)
+    """
+
+    forward = staticmethod(lambda x, axis=None: _exclusive_products(x, axis))
+    saves_out = True
+    vjps = (_prod_others_vjp,)
+
+
+def _logsumexp(x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+    # Subtract the max first so exp never overflows; an all -inf slice keeps max 0.
+    peak = np.max(x, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    if not keepdims:
+        out = np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+    return out
+
+
+class LogSumExp(Primitive):
+    """out = log(sum(exp(x))) over ``axis``, computed as m + log(sum(exp(x - m))) with m = max
+
+    grad_x = grad_out * exp(x - out)   (that is, softmax(x) along ``axis``)
+    """
+
+    forward = staticmethod(_logsumexp)
+    saves_out = True
+    vjps = (
+        lambda g, out, x, axis=None, keepdims=False: _restore(g, x, axis, keepdims)
+        * Exp.call(x - _restore(out, x, axis, keepdims)),
+    )
+
+
+def _log_softmax(x, axis):  # type: ignore[no-untyped-def]
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    with np.errstate(divide="ignore"):
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+class LogSoftmax(Primitive):
+    """out = x - logsumexp(x) along ``axis``, shifted by the max so nothing overflows
+
+    grad_x = grad_out - exp(out) * sum(grad_out along axis)
+    """
+
+    forward = staticmethod(_log_softmax)
+    saves_out = True
+    vjps = (lambda g, out, x, axis: g - Exp.call(out) * g.sum(axis=axis, keepdims=True),)
+
+
+from .elementwise import Exp  # noqa: E402

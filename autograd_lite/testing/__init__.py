@@ -1,0 +1,1 @@
+"""Hypothesis strategies and gradient checks for users (placeholder)."""
