@@ -36,6 +36,10 @@ from .random import Generator, initial_seed, manual_seed, seed
 from . import autograd, nn, optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
+from .autograd import engine as _engine  # noqa: E402
+
+_engine._late_imports()
+
 __version__ = "0.1.0"
 
 float = float32  # noqa: A001

@@ -175,6 +175,11 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 
 def matmul(input: Any, other: Any) -> Tensor:
     """Matrix product with NumPy's rules: 1-D operands are vectors, batch dims broadcast."""
+    if type(input) is Tensor and type(other) is Tensor:
+        try:
+            return binary(Matmul, input, other)
+        except ValueError:
+            pass  # fall through to the checks below, which explain the problem
     input, other = _t(input), _t(other)
     if input.ndim == 0 or other.ndim == 0:
         raise RuntimeError(
@@ -202,8 +207,13 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------- reductions
+_SUM_ALL = {"axis": None, "keepdims": False}
+
+
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    if dim is None and axis is None and dtype is None and not keepdim and not keepdims:
+        return unary(Sum, input if isinstance(input, Tensor) else _t(input), _SUM_ALL)
     input = _t(input)
     if dtype is not None:
         input = input.to(dtype)

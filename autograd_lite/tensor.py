@@ -16,7 +16,7 @@ import numpy as np
 
 from ._dtype import as_dtype, bool_, float32, float64, get_default_dtype, int64
 from .autograd.grad_mode import _state
-from .autograd.node import Node, VersionCounter
+from .autograd.node import Node, VersionCounter, inplace_epoch
 
 _BASIC_INDEX_TYPES = (int, slice, type(None), type(Ellipsis), np.integer)
 
@@ -419,6 +419,11 @@ class Tensor:
         return reflected(Pow, self, other)
 
     def __matmul__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor):
+            try:
+                return binary(Matmul, self, other)
+            except ValueError:
+                pass  # let matmul explain the shape problem
         return _F.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
@@ -488,6 +493,7 @@ class Tensor:
         if self._vc is None:
             self._vc = VersionCounter()
         self._vc.value += 1
+        inplace_epoch[0] += 1
 
     def _inplace(self, op: str, compute: Callable[..., Tensor], *args: Any) -> Tensor:
         """Run ``compute(self, *args)`` out of place and make the result this tensor's value.
@@ -599,4 +605,5 @@ class _RemovableHandle:
 
 from . import functional as _F  # noqa: E402
 from .ops.elementwise import Abs, Add, Div, Mul, Neg, Pow, Sub  # noqa: E402
+from .ops.linalg import Matmul  # noqa: E402
 from .ops.primitive import binary, reflected, unary  # noqa: E402

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from .._broadcast import unbroadcast
-from .grad_mode import _state
-from .node import Node
+from .grad_mode import _anomaly, _state
+from .node import Node, inplace_epoch
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -32,8 +32,6 @@ _FREED = (
 
 
 def _as_grad_array(tensor: Any, gradient: Any, create_graph: bool) -> Any:
-    from ..tensor import Tensor, as_tensor
-
     if gradient is None:
         if tensor._data.size != 1:
             raise RuntimeError(
@@ -64,8 +62,6 @@ def backward(
     create_graph: bool = False, inputs: Sequence[Any] | None = None,
 ) -> None:
     """Accumulate into each leaf's ``.grad`` the gradient of ``tensors`` (weighted by ``grad_tensors``)."""
-    from ..tensor import Tensor
-
     if isinstance(tensors, Tensor):
         tensors = [tensors]
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
@@ -90,8 +86,6 @@ def grad(
     create_graph: bool = False, allow_unused: bool = False,
 ) -> tuple[Any, ...]:
     """Return the gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad``."""
-    from ..tensor import Tensor
-
     single_output = isinstance(outputs, Tensor)
     outputs = [outputs] if single_output else list(outputs)
     inputs_list = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -137,24 +131,29 @@ def _targets(inputs: Sequence[Any]) -> set:
     return {t.grad_fn if t.grad_fn is not None else id(t) for t in inputs}
 
 
-def _count_dependencies(start: list) -> dict:
-    deps: dict = {}
+def _count_dependencies(start: list) -> None:
+    """Set ``node.pending`` to the number of gradients each reachable node will receive."""
     stack = []
     for node in start:
-        if node not in deps:
-            deps[node] = 0
+        if node.acc is not _UNVISITED:
+            node.pending = 0
+            node.acc = _UNVISITED
             stack.append(node)
+    pop = stack.pop
+    push = stack.append
     while stack:
-        node = stack.pop()
-        parents = node.parents
-        for parent in parents:
+        for parent in pop().parents:
             if type(parent) is Node:
-                if parent in deps:
-                    deps[parent] += 1
+                if parent.acc is _UNVISITED:
+                    parent.pending += 1
                 else:
-                    deps[parent] = 1
-                    stack.append(parent)
-    return deps
+                    parent.pending = 1
+                    parent.acc = _UNVISITED
+                    push(parent)
+
+
+#: marks a node reached by the counting pass that has not received a gradient yet
+_UNVISITED = object()
 
 
 def _check_versions(node: Node) -> None:
@@ -175,86 +174,87 @@ def _check_versions(node: Node) -> None:
 
 
 def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | None, only: set | None) -> None:
-    from ..ops.primitive import apply
-    from .grad_mode import _anomaly
-
-    grads: dict = {}
     leaf_grads: dict = {}
     start = []
+    seeds: dict = {}
     for tensor, g in roots:
         node = tensor.grad_fn
         if node is None:
             _add_leaf(leaf_grads, tensor, g)
             continue
-        if node.parents is None:
+        if node.arrays is None:
             raise RuntimeError(_FREED)
-        if node in grads:
-            grads[node] = grads[node] + g
+        if node in seeds:
+            seeds[node] = seeds[node] + g
         else:
-            grads[node] = g
+            seeds[node] = g
             start.append(node)
-    deps = _count_dependencies(start)
-    ready = [node for node in start if deps[node] == 0]
+    _count_dependencies(start)
+    # Each node's incoming gradients are summed in its ``acc`` slot (None: none arrived yet).
+    for node in start:
+        node.acc = seeds[node]
+    ready = [node for node in start if node.pending == 0]
     previous_mode = _state.enabled
     _state.enabled = create_graph
     anomaly = _anomaly[0]
+    epoch = inplace_epoch[0]
+    pop = ready.pop
+    push = ready.append
     try:
         while ready:
-            node = ready.pop()
-            g = grads.pop(node)
-            if node.hooks is not None:
-                g = _run_hooks(node.hooks, g, create_graph)
-            if node.retained is not None:
-                _retain(node, g, create_graph)
-            if capture is not None and node in only:  # type: ignore[operator]
-                capture[node] = g
-            prim = node.prim
-            parents = node.parents
-            if node.arrays is None:
+            node = pop()
+            g = node.acc
+            node.acc = None
+            if node.hooks is not None or node.retained is not None or capture is not None:
+                g = _visit_extras(node, g, create_graph, capture, only)
+            arrays = node.arrays
+            if arrays is None:
                 raise RuntimeError(_FREED)
-            if prim.vjps is None:
+            prim = node.prim
+            vjps = prim.vjps
+            if vjps is None:
                 input_grads = prim._node_backward(node, g, create_graph)
             else:
-                if node.versions is not None or prim.reads_inputs:
+                if node.epoch != epoch:
                     _check_versions(node)
                 if create_graph:
                     inputs = node.inputs
                     out = apply(prim, inputs, node.attrs) if prim.saves_out else None
                 else:
-                    inputs = node.arrays
+                    inputs = arrays
                     out = node.out
+                input_grads = None
                 attrs = node.attrs
-                vjps = prim.vjps
-                input_grads = [
-                    None if parent is None else vjps[position](g, out, *inputs, **attrs)
-                    for position, parent in enumerate(parents)
-                ]
-            for position, parent in enumerate(parents):
+            fit = node.fit or create_graph or anomaly
+            position = -1
+            for parent in node.parents:
+                position += 1
                 if parent is None:
                     continue
-                gi = input_grads[position]
-                if type(parent) is Node:
-                    if gi is not None:
-                        gi = _fit(gi, node.arrays[position], create_graph)
-                        if anomaly:
-                            _check_finite(node, position, gi)
-                        if parent in grads:
-                            grads[parent] = grads[parent] + gi
-                        else:
-                            grads[parent] = gi
-                    elif parent not in grads:
-                        grads[parent] = None
-                    remaining = deps[parent] - 1
-                    deps[parent] = remaining
-                    if remaining == 0:
-                        if grads[parent] is None:
-                            # No gradient actually reached it: its subgraph receives zeros.
-                            grads[parent] = _zeros_like(node.arrays[position], create_graph)
-                        ready.append(parent)
-                elif gi is not None:
-                    gi = _fit(gi, node.arrays[position], create_graph)
+                if input_grads is None:
+                    gi = vjps[position](g, out, *inputs, **attrs) if attrs else vjps[position](g, out, *inputs)
+                else:
+                    gi = input_grads[position]
+                if fit and gi is not None:
+                    reference = arrays[position]
+                    if gi.shape != reference.shape:
+                        gi = unbroadcast(gi, reference.shape)
+                    if gi.dtype != reference.dtype:
+                        gi = gi.to(reference.dtype) if create_graph else np.asarray(gi).astype(reference.dtype)
                     if anomaly:
                         _check_finite(node, position, gi)
+                if type(parent) is Node:
+                    if gi is not None:
+                        previous = parent.acc
+                        parent.acc = gi if previous is None or previous is _UNVISITED else previous + gi
+                    remaining = parent.pending - 1
+                    parent.pending = remaining
+                    if remaining == 0:
+                        if parent.acc is None or parent.acc is _UNVISITED:
+                            # No gradient actually reached it: its subgraph receives zeros.
+                            parent.acc = _zeros_like(arrays[position], create_graph)
+                        push(parent)
+                elif gi is not None:
                     _add_leaf(leaf_grads, parent, gi)
             if not retain_graph:
                 node.inputs = None
@@ -271,26 +271,42 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
             if only is not None and id(leaf) not in only:
                 continue
             _accumulate(leaf, g, create_graph)
+    except BaseException:
+        for node in start:
+            _reset_marks(node)
+        raise
     finally:
         _state.enabled = previous_mode
 
 
-def _zeros_like(reference: Any, create_graph: bool) -> Any:
-    from ..tensor import Tensor
+def _reset_marks(start: Node) -> None:
+    """After a failed backward, clear the bookkeeping left in the nodes' slots."""
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node.acc is None and node.pending == 0:
+            continue
+        node.acc = None
+        node.pending = 0
+        for parent in node.parents:
+            if type(parent) is Node:
+                stack.append(parent)
 
+
+def _visit_extras(node: Node, g: Any, create_graph: bool, capture: dict | None, only: set | None) -> Any:
+    """Tensor hooks, retain_grad and autograd.grad's captures for a node about to run."""
+    if node.hooks is not None:
+        g = _run_hooks(node.hooks, g, create_graph)
+    if node.retained is not None:
+        _retain(node, g, create_graph)
+    if capture is not None and node in only:  # type: ignore[operator]
+        capture[node] = g
+    return g
+
+
+def _zeros_like(reference: Any, create_graph: bool) -> Any:
     zeros = np.zeros(np.shape(reference), dtype=np.asarray(reference).dtype)
     return Tensor._wrap(zeros) if create_graph else zeros
-
-
-def _fit(g: Any, reference: Any, create_graph: bool) -> Any:
-    """Sum away broadcasting and match the input's dtype."""
-    shape = reference.shape
-    if g.shape != shape:
-        g = unbroadcast(g, shape)
-    dtype = reference.dtype
-    if g.dtype != dtype:
-        g = g.to(dtype) if create_graph else np.asarray(g).astype(dtype)
-    return g
 
 
 def _add_leaf(leaf_grads: dict, leaf: Any, g: Any) -> None:
@@ -303,8 +319,6 @@ def _add_leaf(leaf_grads: dict, leaf: Any, g: Any) -> None:
 
 
 def _accumulate(leaf: Any, g: Any, create_graph: bool) -> None:
-    from ..tensor import Tensor
-
     if create_graph:
         if not isinstance(g, Tensor):
             g = Tensor._wrap(g)
@@ -321,8 +335,6 @@ def _accumulate(leaf: Any, g: Any, create_graph: bool) -> None:
 
 
 def _retain(node: Node, g: Any, create_graph: bool) -> None:
-    from ..tensor import Tensor
-
     tensor = node.retained()
     if tensor is None:
         return
@@ -331,8 +343,6 @@ def _retain(node: Node, g: Any, create_graph: bool) -> None:
 
 
 def _run_hooks(hooks: list, g: Any, create_graph: bool) -> Any:
-    from ..tensor import Tensor
-
     for hook in list(hooks):
         wrapped = g if isinstance(g, Tensor) else Tensor._wrap(g)
         result = hook(wrapped)
@@ -355,3 +365,19 @@ def _check_finite(node: Node, position: int, g: Any) -> None:
         f"Function '{node.prim.backward_name}' returned nan or inf values in its gradient for input "
         f"{position} (shape {tuple(np.shape(data))}).{where}"
     )
+
+
+def _late_imports() -> None:
+    """Bind the names this module needs from modules that import the autograd package.
+
+    Called once by ``autograd_lite/__init__.py`` after everything is loaded (importing
+    them at the top would be circular, and importing inside functions costs on every call).
+    """
+    global Tensor, apply, as_tensor
+    from ..ops.primitive import apply
+    from ..tensor import Tensor, as_tensor
+
+
+Tensor: Any = None
+apply: Any = None
+as_tensor: Any = None

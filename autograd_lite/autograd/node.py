@@ -17,30 +17,29 @@ class Node:
     """The ``grad_fn`` of a tensor: how it was computed and how to send gradients back."""
 
     __slots__ = (
-        "prim", "inputs", "arrays", "attrs", "out", "parents", "versions",
-        "hooks", "retained", "trace", "__weakref__",
+        "prim", "inputs", "arrays", "attrs", "out", "parents", "versions", "epoch", "fit",
+        "hooks", "retained", "trace", "pending", "acc", "__weakref__",
     )
 
-    def __init__(self, prim: Any, inputs: tuple, arrays: tuple, attrs: dict, out: Any) -> None:
+    def __init__(
+        self, prim: Any, inputs: tuple, arrays: tuple, attrs: dict, out: Any,
+        parents: tuple | None = None, versions: list | None = None, fit: bool = True,
+    ) -> None:
         self.prim = prim
         self.inputs = inputs
         self.arrays = arrays
         self.attrs = attrs
         self.out = out
-        parents = []
-        versions = None
-        for position, item in enumerate(inputs):
-            if getattr(item, "requires_grad", False):
-                parents.append(item.grad_fn or item)
-                counter = item._vc
-                if counter is not None and counter.value:
-                    if versions is None:
-                        versions = [0] * len(inputs)
-                    versions[position] = counter.value
-            else:
-                parents.append(None)
-        self.parents = tuple(parents)
+        if parents is None:
+            parents, versions = link_inputs(inputs)
+        self.parents = parents
         self.versions = versions
+        self.epoch = inplace_epoch[0]
+        # fit: the engine must check each input gradient's shape and dtype (broadcasting or
+        # mixed dtypes happened in the forward); False lets it skip the check.
+        self.fit = fit
+        self.pending = 0
+        self.acc = None
         self.hooks = None
         self.retained = None
 
@@ -62,6 +61,29 @@ class Node:
         if self.hooks is None:
             self.hooks = []
         self.hooks.append(hook)
+
+
+#: bumped by every in-place write anywhere; a node created in the current epoch can skip
+#: checking its inputs' versions, because nothing has been modified since it was recorded.
+inplace_epoch = [0]
+
+
+def link_inputs(inputs: tuple) -> tuple[tuple, list | None]:
+    """Where each input's gradient goes (its grad_fn, itself if a leaf, or None), and the
+    input versions at record time (None when every input is at version 0)."""
+    parents = []
+    versions = None
+    for position, item in enumerate(inputs):
+        if getattr(item, "requires_grad", False):
+            parents.append(item.grad_fn or item)
+            counter = item._vc
+            if counter is not None and counter.value:
+                if versions is None:
+                    versions = [0] * len(inputs)
+                versions[position] = counter.value
+        else:
+            parents.append(None)
+    return tuple(parents), versions
 
 
 class VersionCounter:

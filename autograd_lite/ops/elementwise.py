@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .primitive import Primitive
@@ -25,7 +27,8 @@ class Add(Primitive):
     """
 
     reads_inputs = False
-    forward = staticmethod(np.add)
+    # The operator (not np.add) so that NumPy scalars (0-d results) take the fast scalar path.
+    forward = staticmethod(operator.add)
     vjps = (lambda g, out, x, y: g, lambda g, out, x, y: g)
 
 
@@ -36,7 +39,7 @@ class Sub(Primitive):
     """
 
     reads_inputs = False
-    forward = staticmethod(np.subtract)
+    forward = staticmethod(operator.sub)
     vjps = (lambda g, out, x, y: g, lambda g, out, x, y: -g)
 
 
@@ -46,7 +49,7 @@ class Mul(Primitive):
     grad_x = grad_out * y;  grad_y = grad_out * x
     """
 
-    forward = staticmethod(np.multiply)
+    forward = staticmethod(operator.mul)
     vjps = (lambda g, out, x, y: g * y, lambda g, out, x, y: g * x)
 
 
@@ -56,7 +59,13 @@ class Div(Primitive):
     grad_x = grad_out / y;  grad_y = -grad_out * x / y**2
     """
 
-    forward = _silent(np.true_divide)
+    @staticmethod
+    def forward(x, y):  # type: ignore[no-untyped-def]
+        if (type(y) is float or type(y) is int) and y != 0:
+            return x / y  # cannot divide by zero: skip the cost of np.errstate
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.true_divide(x, y)
+
     vjps = (lambda g, out, x, y: g / y, lambda g, out, x, y: -g * x / (y * y))
 
 
@@ -72,7 +81,13 @@ class Pow(Primitive):
     grad_x = grad_out * y * x**(y - 1);  grad_y = grad_out * out * log(x)  (0 where x == 0)
     """
 
-    forward = _silent(np.power)
+    @staticmethod
+    def forward(x, y):  # type: ignore[no-untyped-def]
+        if (type(y) is float or type(y) is int) and y >= 0:
+            return x**y  # a non-negative constant exponent cannot divide by zero
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(x, y)
+
     saves_out = True
     vjps = (
         lambda g, out, x, y: g * y * Pow.call(x, y - 1),
@@ -86,8 +101,9 @@ class Neg(Primitive):
     grad_x = -grad_out
     """
 
+    exact = True
     reads_inputs = False
-    forward = staticmethod(np.negative)
+    forward = staticmethod(operator.neg)
     vjps = (lambda g, out, x: -g,)
 
 
@@ -97,6 +113,7 @@ class Exp(Primitive):
     grad_x = grad_out * out
     """
 
+    exact = True
     forward = _silent(np.exp)
     saves_out = True
     vjps = (lambda g, out, x: g * out,)
@@ -108,6 +125,7 @@ class Log(Primitive):
     grad_x = grad_out / x
     """
 
+    exact = True
     forward = _silent(np.log)
     vjps = (lambda g, out, x: g / x,)
 
@@ -118,6 +136,7 @@ class Sqrt(Primitive):
     grad_x = grad_out / (2 * out)
     """
 
+    exact = True
     forward = _silent(np.sqrt)
     saves_out = True
     vjps = (lambda g, out, x: g / (2 * out),)
@@ -129,6 +148,7 @@ class Abs(Primitive):
     grad_x = grad_out * sign(x)  (0 at x == 0, as in PyTorch)
     """
 
+    exact = True
     forward = staticmethod(np.abs)
     vjps = (lambda g, out, x: g * Sign.call(x),)
 
@@ -139,6 +159,7 @@ class Sign(Primitive):
     grad_x = 0
     """
 
+    exact = True
     reads_inputs = False
     forward = staticmethod(np.sign)
     vjps = (lambda g, out, x: g * 0,)
@@ -150,6 +171,7 @@ class Sin(Primitive):
     grad_x = grad_out * cos(x)
     """
 
+    exact = True
     forward = staticmethod(np.sin)
     vjps = (lambda g, out, x: g * Cos.call(x),)
 
@@ -160,6 +182,7 @@ class Cos(Primitive):
     grad_x = -grad_out * sin(x)
     """
 
+    exact = True
     forward = staticmethod(np.cos)
     vjps = (lambda g, out, x: -g * Sin.call(x),)
 
@@ -170,23 +193,25 @@ class Tanh(Primitive):
     grad_x = grad_out * (1 - out**2)
     """
 
+    exact = True
     forward = staticmethod(np.tanh)
     saves_out = True
     vjps = (lambda g, out, x: g * (1 - out * out),)
 
 
 def _sigmoid(x):  # type: ignore[no-untyped-def]
-    # exp(-|x|) never overflows; both branches then divide numbers in (0, 1].
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
+    # sigmoid(x) = exp(-log(1 + exp(-x))); logaddexp(0, -x) evaluates log(1 + exp(-x)) without
+    # overflow, so this is exact to rounding for every x (even |x| = 1e4) in one pass each.
+    return np.exp(-np.logaddexp(0, -x))
 
 
 class Sigmoid(Primitive):
-    """out = 1 / (1 + exp(-x)), computed from exp(-|x|) so no branch can overflow.
+    """out = 1 / (1 + exp(-x)), computed as exp(-logaddexp(0, -x)) so nothing can overflow.
 
     grad_x = grad_out * out * (1 - out)
     """
 
+    exact = True
     forward = staticmethod(_sigmoid)
     saves_out = True
     vjps = (lambda g, out, x: g * out * (1 - out),)
@@ -203,6 +228,7 @@ class Softplus(Primitive):
     grad_x = grad_out * sigmoid(x)
     """
 
+    exact = True
     forward = staticmethod(_softplus)
     vjps = (lambda g, out, x: g * Sigmoid.call(x),)
 
@@ -213,6 +239,7 @@ class Relu(Primitive):
     grad_x = grad_out * (x > 0)   (the kink at 0 gets gradient 0, as in PyTorch)
     """
 
+    exact = True
     forward = staticmethod(lambda x: np.maximum(x, 0))
     vjps = (lambda g, out, x: g * (x > 0),)
 
@@ -223,6 +250,7 @@ class Clamp(Primitive):
     grad_x = grad_out where min <= x <= max, else 0
     """
 
+    exact = True
     @staticmethod
     def forward(x, min=None, max=None):  # type: ignore[no-untyped-def]
         return np.clip(x, min, max)
@@ -300,6 +328,7 @@ class Clone(Primitive):
     grad_x = grad_out
     """
 
+    exact = True
     reads_inputs = False
     forward = staticmethod(lambda x: np.array(x, copy=True))
     vjps = (lambda g, out, x: g,)
@@ -311,6 +340,7 @@ class FillLike(Primitive):
     grad_x = 0
     """
 
+    exact = True
     reads_inputs = False
     forward = staticmethod(lambda x, value: np.full_like(x, value))
     vjps = (lambda g, out, x, value: g * 0,)

@@ -31,6 +31,9 @@ class Primitive:
     saves_out: ClassVar[bool] = False
     #: the VJPs read the input values (not just shapes), so in-place changes to them are errors.
     reads_inputs: ClassVar[bool] = True
+    #: the VJPs always return gradients of exactly the input's shape and dtype for
+    #: elementwise-style unary use, so the engine can skip unbroadcasting (``unary`` only).
+    exact: ClassVar[bool] = False
     #: the forward returns a view of its first input's memory (reshape, transpose, ...).
     is_view: ClassVar[bool] = False
     #: one VJP per input; ``None`` marks an input that has no gradient (an index, a mask).
@@ -69,17 +72,27 @@ def _new_tensor(array: Any) -> Tensor:
 observers: list = []
 
 
-def _record(prim: Any, result: Tensor, inputs: tuple, arrays: tuple, attrs: dict, out: Any) -> None:
-    result.requires_grad = True
-    node = Node(prim, inputs, arrays, attrs, out if prim.saves_out else None)
+def _finish_node(node: Node, result: Tensor) -> None:
+    """The rare extras of recording: anomaly traces and observers."""
     if _anomaly[0]:
         import traceback
 
         node.trace = traceback.extract_stack()[:-3]
-    if observers:
-        for observer in observers:
-            observer(node, result)
-    result.grad_fn = node
+    for observer in observers:
+        observer(node, result)
+
+
+def _record(prim: Any, result: Tensor, inputs: tuple, arrays: tuple, attrs: dict, out: Any) -> None:
+    """Make ``result`` the output of a new node for ``prim`` (for code that runs a forward itself)."""
+    result.requires_grad = True
+    result.grad_fn = node = Node(prim, inputs, arrays, attrs, out if prim.saves_out else None)
+    if _anomaly[0] or observers:
+        _finish_node(node, result)
+
+
+def _version_of(x: Tensor) -> int:
+    counter = x._vc
+    return 0 if counter is None else counter.value
 
 
 def _share_version(result: Tensor, source: Any) -> None:
@@ -99,7 +112,10 @@ def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
     if _state.enabled:
         for x in inputs:
             if isinstance(x, Tensor) and x.requires_grad:
-                _record(prim, result, inputs, arrays, attrs, out)
+                result.requires_grad = True
+                result.grad_fn = node = Node(prim, inputs, arrays, attrs, out if prim.saves_out else None)
+                if _anomaly[0] or observers:
+                    _finish_node(node, result)
                 break
     return result
 
@@ -107,34 +123,56 @@ def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
 def unary(prim: Any, x: Tensor, attrs: dict = EMPTY) -> Tensor:
     """``apply`` for one Tensor input: the hot path of elementwise and reduction ops."""
     data = x._data
-    out = prim.forward(data, **attrs)
+    out = prim.forward(data, **attrs) if attrs else prim.forward(data)
     result = _new_tensor(out)
     if prim.is_view:
         _share_version(result, x)
     if x.requires_grad and _state.enabled:
-        _record(prim, result, (x,), (data,), attrs, out)
+        counter = x._vc
+        result.requires_grad = True
+        result.grad_fn = node = Node(
+            prim, (x,), (data,), attrs, out if prim.saves_out else None,
+            (x.grad_fn or x,), None if counter is None or not counter.value else [counter.value],
+            not prim.exact,
+        )
+        if _anomaly[0] or observers:
+            _finish_node(node, result)
     return result
 
 
 def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
     """``apply`` for ``x op y`` where x is a Tensor and y a Tensor, array or Python number."""
     xd = x._data
-    if isinstance(y, Tensor):
+    y_is_tensor = isinstance(y, Tensor)
+    if y_is_tensor:
         yd = y._data
-    elif type(y) is float or type(y) is int:
-        yd = y
-    elif isinstance(y, (bool, int, float, np.number, np.bool_)):
+    elif type(y) is float or type(y) is int or isinstance(y, (bool, int, float, np.number, np.bool_)):
         yd = y
     else:
         y = as_tensor(y)
         yd = y._data
+        y_is_tensor = True
     out = prim.forward(xd, yd)
     if type(yd) is float and xd.dtype.kind != "f":
         # PyTorch: an integer tensor combined with a Python float gives the default dtype.
         out = out.astype(get_default_dtype())
     result = _new_tensor(out)
-    if _state.enabled and (x.requires_grad or (isinstance(y, Tensor) and y.requires_grad)):
-        _record(prim, result, (x, y), (xd, yd), EMPTY, out)
+    if _state.enabled:
+        x_grad = x.requires_grad
+        y_grad = y_is_tensor and y.requires_grad
+        if x_grad or y_grad:
+            versions = None
+            if x._vc is not None or (y_is_tensor and y._vc is not None):
+                xv, yv = _version_of(x), (_version_of(y) if y_is_tensor else 0)
+                versions = [xv, yv] if xv or yv else None
+            result.requires_grad = True
+            result.grad_fn = node = Node(
+                prim, (x, y), (xd, yd), EMPTY, out if prim.saves_out else None,
+                (x.grad_fn or x if x_grad else None, y.grad_fn or y if y_grad else None), versions,
+                xd.dtype != out.dtype or (y_is_tensor and (xd.shape != yd.shape or yd.dtype != xd.dtype)),
+            )
+            if _anomaly[0] or observers:
+                _finish_node(node, result)
     return result
 
 
@@ -142,12 +180,22 @@ def reflected(prim: Any, x: Tensor, y: Any) -> Tensor:
     """``y op x`` where only x is known to be a Tensor (``2 - t``, ``array @ t``)."""
     if not isinstance(y, Tensor):
         if type(y) is float or type(y) is int or isinstance(y, (np.number, np.bool_)):
-            out = prim.forward(y, x._data)
-            if type(y) is float and x._data.dtype.kind != "f":
+            data = x._data
+            out = prim.forward(y, data)
+            if type(y) is float and data.dtype.kind != "f":
                 out = out.astype(get_default_dtype())
             result = _new_tensor(out)
             if x.requires_grad and _state.enabled:
-                _record(prim, result, (y, x), (y, x._data), EMPTY, out)
+                counter = x._vc
+                result.requires_grad = True
+                result.grad_fn = node = Node(
+                    prim, (y, x), (y, data), EMPTY, out if prim.saves_out else None,
+                    (None, x.grad_fn or x),
+                    None if counter is None or not counter.value else [0, counter.value],
+                    data.dtype != out.dtype,
+                )
+                if _anomaly[0] or observers:
+                    _finish_node(node, result)
             return result
         y = as_tensor(y)
     return binary(prim, y, x)

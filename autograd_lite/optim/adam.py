@@ -1,0 +1,184 @@
+"""Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay, and AMSGrad."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, _check_range, _scalar, _writable_data
+
+__all__ = ["Adam", "AdamW"]
+
+
+def _lerp_(target: np.ndarray, end: Any, weight: float, scratch: np.ndarray) -> None:
+    """``target += weight * (end - target)`` in place, rounded as PyTorch's ``lerp_``.
+
+    PyTorch uses ``self + w (end - self)`` for ``|w| < 0.5`` and ``end - (end - self)(1 - w)``
+    otherwise; both are the same number up to rounding, and we follow the same branch.
+    """
+    np.subtract(end, target, out=scratch)
+    if abs(weight) < 0.5:
+        scratch *= weight
+        target += scratch
+    else:
+        scratch *= 1 - weight
+        np.subtract(end, scratch, out=target)
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), with PyTorch's update rule and bias correction.
+
+    For each parameter :math:`\theta` with gradient :math:`g_t` at step :math:`t`
+    (learning rate :math:`\gamma`, betas :math:`\beta_1, \beta_2`, weight decay
+    :math:`\lambda`, :math:`\epsilon`), starting from :math:`m_0 = v_0 = 0`:
+
+    .. math::
+
+        g_t &\leftarrow -g_t \quad \text{if maximize} \\
+        g_t &\leftarrow g_t + \lambda \theta_{t-1}
+            \quad \text{(L2 penalty; AdamW instead does } \theta_{t-1} \leftarrow (1 - \gamma\lambda)\,\theta_{t-1}) \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \hat v_t &= \max(\hat v_{t-1}, v_t) \ \text{(amsgrad)}, \quad \text{else } \hat v_t = v_t \\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t} \,
+            \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    Note where :math:`\epsilon` sits: it is added after the second-moment bias correction,
+    exactly as PyTorch does, so results agree to rounding.
+    """
+
+    _name = "Adam"
+
+    def __init__(
+        self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+        foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+        differentiable: bool = False, fused: bool | None = None, decoupled_weight_decay: bool = False,
+    ) -> None:
+        if differentiable:
+            raise ValueError(f"{self._name}: differentiable=True is not supported; updates run on the raw arrays")
+        defaults = {
+            "lr": _scalar(lr), "betas": self._pair(betas), "eps": eps,
+            "weight_decay": _scalar(weight_decay), "amsgrad": amsgrad, "maximize": maximize,
+            "foreach": foreach, "capturable": capturable, "differentiable": False, "fused": fused,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        self._validate_group(defaults)
+        super().__init__(params, defaults)
+
+    def _pair(self, betas: Any) -> tuple[float, float]:
+        try:
+            beta1, beta2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"{self._name}: betas must be a pair (beta1, beta2), got {betas!r}") from None
+        return (_scalar(beta1), _scalar(beta2))
+
+    def _validate_group(self, group: dict[str, Any]) -> None:
+        name = self._name
+        group["betas"] = self._pair(group["betas"])
+        _check_range(name, "learning rate (lr)", group["lr"], 0.0)
+        _check_range(name, "epsilon (eps)", group["eps"], 0.0)
+        _check_range(name, "beta parameter at index 0 (betas[0])", group["betas"][0], 0.0, 1.0)
+        _check_range(name, "beta parameter at index 1 (betas[1])", group["betas"][1], 0.0, 1.0)
+        _check_range(name, "weight_decay", group["weight_decay"], 0.0)
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        lr = group["lr"]
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        weight_decay = group["weight_decay"]
+        amsgrad = group["amsgrad"]
+        maximize = group["maximize"]
+        decoupled = group["decoupled_weight_decay"]
+        one_minus_beta1 = 1 - beta1
+        one_minus_beta2 = 1 - beta2
+        state = self.state
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            data = p._data
+            if type(data) is not np.ndarray:
+                data = _writable_data(p)
+            st = state[p]
+            if not st:
+                st["step"] = 0.0
+                st["exp_avg"] = Tensor._wrap(np.zeros_like(data))
+                st["exp_avg_sq"] = Tensor._wrap(np.zeros_like(data))
+                if amsgrad:
+                    st["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(data))
+            step = st["step"] + 1.0
+            st["step"] = step
+            g = grad._data
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                if decoupled:
+                    data *= 1 - lr * weight_decay
+                else:
+                    g = g + weight_decay * data
+            exp_avg = st["exp_avg"]._data
+            exp_avg_sq = st["exp_avg_sq"]._data
+            scratch = np.empty_like(data)
+            _lerp_(exp_avg, g, one_minus_beta1, scratch)
+            exp_avg_sq *= beta2
+            np.multiply(g, one_minus_beta2, out=scratch)
+            scratch *= g
+            exp_avg_sq += scratch
+
+            bias_correction1 = 1 - beta1**step
+            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+            step_size = lr / bias_correction1
+            if amsgrad:
+                max_sq = st.get("max_exp_avg_sq")
+                if max_sq is None:  # amsgrad switched on after the state was created
+                    max_sq = st["max_exp_avg_sq"] = Tensor._wrap(exp_avg_sq.copy())
+                np.maximum(max_sq._data, exp_avg_sq, out=max_sq._data)
+                np.sqrt(max_sq._data, out=scratch)
+            else:
+                np.sqrt(exp_avg_sq, out=scratch)
+            scratch /= bias_correction2_sqrt
+            scratch += eps
+            np.divide(exp_avg, scratch, out=scratch)
+            scratch *= -step_size
+            data += scratch
+            p._bump_version()
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter), PyTorch's rule.
+
+    The same as :class:`Adam`, except that weight decay shrinks the parameter directly
+    instead of being added to the gradient (so it does not pass through the moment
+    estimates):
+
+    .. math::
+
+        \theta_{t-1} &\leftarrow (1 - \gamma \lambda)\, \theta_{t-1} \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t} \,
+            \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    The default ``weight_decay`` is ``1e-2``.
+    """
+
+    _name = "AdamW"
+
+    def __init__(
+        self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+        maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+        differentiable: bool = False, fused: bool | None = None,
+    ) -> None:
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+            capturable=capturable, differentiable=differentiable, fused=fused,
+            decoupled_weight_decay=True,
+        )
+
+    def _validate_group(self, group: dict[str, Any]) -> None:
+        group["decoupled_weight_decay"] = True
+        super()._validate_group(group)

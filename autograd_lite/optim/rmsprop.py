@@ -1,0 +1,115 @@
+"""RMSprop: divide the gradient by a running root mean square of recent gradients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .adam import _lerp_
+from .optimizer import Optimizer, _check_range, _scalar, _writable_data
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Hinton's lecture notes), with PyTorch's update rule.
+
+    For each parameter :math:`\theta` with gradient :math:`g_t` (learning rate
+    :math:`\gamma`, smoothing constant :math:`\alpha`, momentum :math:`\mu`, weight decay
+    :math:`\lambda`), starting from :math:`v_0 = \bar g_0 = b_0 = 0`:
+
+    .. math::
+
+        g_t &\leftarrow -g_t \quad \text{if maximize} \\
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+        v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2 \\
+        \bar g_t &= \alpha \bar g_{t-1} + (1 - \alpha) g_t \quad \text{(centered only)} \\
+        d_t &= \sqrt{v_t - \bar g_t^2} + \epsilon \ \text{(centered)}, \quad
+            \text{else } d_t = \sqrt{v_t} + \epsilon \\
+        b_t &= \mu b_{t-1} + g_t / d_t, \qquad \theta_t = \theta_{t-1} - \gamma b_t
+            \quad (\mu > 0) \\
+        \theta_t &= \theta_{t-1} - \gamma\, g_t / d_t \quad (\mu = 0)
+    """
+
+    def __init__(
+        self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+        weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+        capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        if differentiable:
+            raise ValueError("RMSprop: differentiable=True is not supported; updates run on the raw arrays")
+        defaults = {
+            "lr": _scalar(lr), "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
+            "weight_decay": _scalar(weight_decay), "capturable": capturable, "foreach": foreach,
+            "maximize": maximize, "differentiable": False,
+        }
+        self._validate_group(defaults)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group: dict[str, Any]) -> None:
+        _check_range("RMSprop", "learning rate (lr)", group["lr"], 0.0)
+        _check_range("RMSprop", "epsilon (eps)", group["eps"], 0.0)
+        _check_range("RMSprop", "momentum", group["momentum"], 0.0)
+        _check_range("RMSprop", "weight_decay", group["weight_decay"], 0.0)
+        _check_range("RMSprop", "alpha", group["alpha"], 0.0, 1.0, high_inclusive=True)
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        lr = group["lr"]
+        alpha = group["alpha"]
+        eps = group["eps"]
+        weight_decay = group["weight_decay"]
+        momentum = group["momentum"]
+        centered = group["centered"]
+        maximize = group["maximize"]
+        one_minus_alpha = 1 - alpha
+        state = self.state
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            data = p._data
+            if type(data) is not np.ndarray:
+                data = _writable_data(p)
+            st = state[p]
+            if not st:
+                st["step"] = 0.0
+                st["square_avg"] = Tensor._wrap(np.zeros_like(data))
+            if momentum > 0 and "momentum_buffer" not in st:
+                st["momentum_buffer"] = Tensor._wrap(np.zeros_like(data))
+            if centered and "grad_avg" not in st:
+                st["grad_avg"] = Tensor._wrap(np.zeros_like(data))
+            st["step"] += 1.0
+            g = grad._data
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g + weight_decay * data
+            square_avg = st["square_avg"]._data
+            scratch = np.empty_like(data)
+            square_avg *= alpha
+            np.multiply(g, one_minus_alpha, out=scratch)
+            scratch *= g
+            square_avg += scratch
+            if centered:
+                grad_avg = st["grad_avg"]._data
+                _lerp_(grad_avg, g, one_minus_alpha, scratch)
+                np.multiply(grad_avg, grad_avg, out=scratch)
+                np.subtract(square_avg, scratch, out=scratch)
+                np.sqrt(scratch, out=scratch)
+            else:
+                np.sqrt(square_avg, out=scratch)
+            scratch += eps
+            np.divide(g, scratch, out=scratch)
+            if momentum > 0:
+                buf = st["momentum_buffer"]._data
+                buf *= momentum
+                buf += scratch
+                np.multiply(buf, lr, out=scratch)
+                data -= scratch
+            else:
+                scratch *= -lr
+                data += scratch
+            p._bump_version()

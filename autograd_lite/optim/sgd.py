@@ -1,0 +1,116 @@
+"""Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, _check_range, _scalar, _writable_data
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (PyTorch's update rule).
+
+    For each parameter :math:`\theta` with gradient :math:`g_t` at step :math:`t`
+    (learning rate :math:`\gamma`, momentum :math:`\mu`, dampening :math:`\tau`,
+    weight decay :math:`\lambda`):
+
+    .. math::
+
+        g_t &\leftarrow -g_t \quad \text{if maximize} \\
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+        b_1 &= g_1, \qquad b_t = \mu b_{t-1} + (1 - \tau) g_t \quad (t > 1) \\
+        g_t &\leftarrow g_t + \mu b_t \ \text{(nesterov)} \quad\text{or}\quad g_t \leftarrow b_t \\
+        \theta_t &= \theta_{t-1} - \gamma g_t
+
+    With ``momentum=0`` this is plain gradient descent, :math:`\theta \leftarrow \theta - \gamma g`.
+    Whether it is stochastic, mini-batch or full-batch gradient descent depends only on how
+    many samples the loss averages over (the DataLoader's ``batch_size``).
+
+    >>> import autograd_lite as ag
+    >>> w = ag.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = ag.optim.SGD([w], lr=0.1)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([ 0.8000, -1.6000], requires_grad=True)
+    """
+
+    def __init__(
+        self, params: Any, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+        weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+        foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None,
+    ) -> None:
+        if differentiable:
+            raise ValueError("SGD: differentiable=True is not supported; updates run on the raw arrays")
+        defaults = {
+            "lr": _scalar(lr), "momentum": momentum, "dampening": dampening,
+            "weight_decay": _scalar(weight_decay), "nesterov": nesterov, "maximize": maximize,
+            "foreach": foreach, "differentiable": False, "fused": fused,
+        }
+        self._validate_group(defaults)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group: dict[str, Any]) -> None:
+        _check_range("SGD", "learning rate (lr)", group["lr"], 0.0)
+        _check_range("SGD", "momentum", group["momentum"], 0.0)
+        _check_range("SGD", "dampening", group["dampening"], 0.0)
+        _check_range("SGD", "weight_decay", group["weight_decay"], 0.0)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                f"SGD: Nesterov momentum requires a momentum > 0 and zero dampening, got "
+                f"momentum={group['momentum']}, dampening={group['dampening']}"
+            )
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        lr = group["lr"]
+        momentum = group["momentum"]
+        weight_decay = group["weight_decay"]
+        maximize = group["maximize"]
+        if momentum == 0 and weight_decay == 0 and not maximize:
+            # The common case, kept as short as possible: theta -= lr * g.
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                data = p._data
+                if type(data) is not np.ndarray:
+                    data = _writable_data(p)
+                data -= lr * grad._data
+                p._bump_version()
+            return
+        dampening = group["dampening"]
+        nesterov = group["nesterov"]
+        state = self.state
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            data = p._data
+            if type(data) is not np.ndarray:
+                data = _writable_data(p)
+            g = grad._data
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g + weight_decay * data
+            if momentum != 0:
+                st = state[p]
+                buf = st.get("momentum_buffer")
+                if buf is None:
+                    b = np.array(g, dtype=data.dtype, copy=True)
+                    st["momentum_buffer"] = Tensor._wrap(b)
+                else:
+                    b = buf._data
+                    b *= momentum
+                    if dampening == 0:
+                        b += g
+                    else:
+                        b += (1 - dampening) * g
+                g = g + momentum * b if nesterov else b
+            data -= lr * g
+            p._bump_version()

@@ -1,0 +1,728 @@
+"""``draw_graph``: a Graphviz picture of the computation that produced a tensor.
+
+The picture has one box per tensor (its name, shape, dtype, values and gradient) and one
+rounded box per op (its name and attributes, e.g. ``sum(dim=1)``), with arrows in the
+direction data flows. Parameters, other leaves, constants (tensors that need no
+gradient) and the output are coloured differently, and everything an ``nn.Module``
+computed sits inside a frame named after the module (``layers.0: Linear``).
+
+Building the picture happens in two stages, both without recursion:
+
+1. :func:`build_graph` walks the graph from ``root.grad_fn`` through ``node.parents`` and
+   collects a :class:`GraphModel`: plain data (tensor boxes, op boxes, edges, modules)
+   that tests and other tools can inspect.
+2. :func:`render_model` turns that model into a :class:`AutogradGraph`, a
+   ``graphviz.Digraph`` that shows as SVG in Jupyter and renders to files with ``dot``.
+
+Values of intermediate tensors are known while the graph still holds its inputs (before
+``backward``, or with ``retain_graph=True``), or when the computation was watched by a
+:class:`~autograd_lite.viz._record.Recording` (as ``trace_step`` does).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from ..autograd.node import Node
+from ._format import DEFAULT_MAX_ELEMENTS, esc, fmt_array, fmt_norm, fmt_number, fmt_shape, op_title
+from ._names import Names
+from ._record import Recording
+
+__all__ = [
+    "AutogradGraph", "GraphModel", "GraphvizNotFoundError", "OpBox", "TensorBox", "build_graph",
+    "draw_graph", "render_model",
+]
+
+INSTALL_HINT = (
+    "Install Graphviz and make sure `dot` is on your PATH: `apt-get install graphviz` "
+    "(Debian/Ubuntu), `brew install graphviz` (macOS), `conda install -c conda-forge graphviz` "
+    "(conda) or the installer from graphviz.org (Windows; add its bin folder to PATH)."
+)
+
+
+class GraphvizNotFoundError(graphviz.ExecutableNotFound):
+    """Raised when a picture must be rendered but Graphviz's ``dot`` program is missing."""
+
+    def __init__(self, action: str) -> None:
+        RuntimeError.__init__(
+            self,
+            f"Graphviz's `dot` program was not found, so {action} is not possible. {INSTALL_HINT} "
+            "The graph's DOT source is still available without it: `graph.source`, or "
+            "`graph.save('graph.dot')`.",
+        )
+
+
+_IMAGE_SUFFIXES = {".svg", ".png", ".pdf", ".jpg", ".jpeg", ".gif", ".ps", ".eps", ".dot", ".gv"}
+
+
+class AutogradGraph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that explains how to install Graphviz when ``dot`` is missing.
+
+    * In Jupyter it displays as SVG (``_repr_mimebundle_`` / ``_repr_svg_``); without
+      ``dot`` it displays the install hint and the DOT source instead of failing.
+    * ``render('step.svg')`` writes exactly that file (the format comes from the suffix);
+      ``render('step', format='png')`` behaves as in ``graphviz`` (writes ``step.png``).
+    * ``source`` (the DOT text) never needs ``dot``.
+    """
+
+    #: the data the picture was drawn from (set by ``render_model``)
+    model: GraphModel | None = None
+
+    def render(self, filename: Any = None, directory: Any = None, view: bool = False,  # type: ignore[override]
+               cleanup: bool = False, format: str | None = None, **kwargs: Any) -> str:
+        """Write the picture; returns the path of the rendered file."""
+        if filename is not None and format is None and "outfile" not in kwargs:
+            suffix = str(filename)[str(filename).rfind("."):].lower() if "." in str(filename) else ""
+            if suffix in _IMAGE_SUFFIXES - {".dot", ".gv"}:
+                import os
+
+                target = os.path.join(str(directory), str(filename)) if directory else str(filename)
+                kwargs["outfile"] = target
+                filename, directory, cleanup = None, None, True
+        try:
+            return super().render(filename, directory, view=view, cleanup=cleanup, format=format, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotFoundError("rendering to a file") from error
+
+    def pipe(self, format: str | None = None, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().pipe(format, *args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotFoundError(f"rendering to {format or self.format}") from error
+
+    def svg(self) -> str:
+        """The picture as an SVG document (a string)."""
+        return self.pipe(format="svg", encoding="utf-8")
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict:
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            return {"text/plain": f"{error}\n\n{self.source}"}
+
+
+# ---------------------------------------------------------------------- the model
+@dataclass
+class TensorBox:
+    """One tensor in the picture."""
+
+    key: str
+    #: 'output', 'parameter', 'input' (another leaf that requires grad), 'constant' (no grad)
+    #: or 'intermediate'
+    kind: str
+    name: str
+    shape: tuple | None
+    dtype: str | None
+    value: np.ndarray | None
+    grad: np.ndarray | None
+    module: str | None = None
+    #: the node that produced it (None for leaves and constants)
+    node: Node | None = None
+    #: extra labelled rows, e.g. ``("after", "[0.1, 0.2]")`` for a parameter update
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+    #: whether a gradient is defined for it (False for constants)
+    requires_grad: bool = True
+
+
+@dataclass
+class OpBox:
+    """One recorded op (a graph node) in the picture."""
+
+    key: str
+    index: int
+    title: str
+    node: Node
+    output: str
+    #: (tensor key, argument name) for every tensor input, in argument order
+    inputs: list[tuple[str, str]]
+    module: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GraphModel:
+    """Everything a picture shows, as plain data (see :func:`build_graph`)."""
+
+    tensors: dict[str, TensorBox]
+    ops: dict[str, OpBox]
+    #: (source key, target key, label) in data-flow direction
+    edges: list[tuple[str, str, str]]
+    root: str
+    #: module path -> label, e.g. ``"layers.0" -> "layers.0: Linear"``; the model is ``""``
+    modules: dict[str, str]
+    #: module path -> parent path (None at the top)
+    module_parents: dict[str, str | None]
+    #: extra edges drawn on top (e.g. gradients flowing back): (source, target, label, attrs)
+    extra_edges: list[tuple[str, str, str, dict]] = field(default_factory=list)
+    title: str | None = None
+
+    def op_for(self, node: Node) -> OpBox:
+        for op in self.ops.values():
+            if op.node is node:
+                return op
+        raise KeyError(f"node {node!r} is not in this graph")
+
+    def tensor_named(self, name: str) -> TensorBox:
+        for box in self.tensors.values():
+            if box.name == name:
+                return box
+        names = ", ".join(sorted(b.name for b in self.tensors.values()))
+        raise KeyError(f"no tensor named {name!r} in this graph; the names are: {names}")
+
+
+# ---------------------------------------------------------------------- walking the graph
+def topological_nodes(root_node: Node) -> list[Node]:
+    """Every node reachable from ``root_node``, inputs before the ops that use them.
+
+    An explicit stack (post-order), so graphs of any depth are fine.
+    """
+    order: list[Node] = []
+    seen: set = set()
+    stack: list[tuple[Node, bool]] = [(root_node, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        parents = node.parents or ()
+        for parent in reversed(parents):
+            if isinstance(parent, Node) and parent not in seen:
+                stack.append((parent, False))
+    return order
+
+
+_ARG_NAMES: dict[Any, tuple[str, ...]] = {}
+
+
+def arg_names(prim: Any, count: int) -> list[str]:
+    """Names of a primitive's inputs as its docstring formulas use them (``x``, ``y``...)."""
+    cached = _ARG_NAMES.get(prim)
+    if cached is None:
+        cached = ()
+        try:
+            vjps = getattr(prim, "vjps", None)
+            if vjps is None:  # autograd.Function: the forward's parameters after ctx
+                params = list(inspect.signature(prim.forward).parameters.values())[1:]
+            else:
+                first = next((v for v in vjps if v is not None), None) if isinstance(vjps, tuple) else None
+                params = list(inspect.signature(first).parameters.values())[2:] if first else []
+            cached = tuple(
+                p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            )
+        except (TypeError, ValueError):
+            cached = ()
+        _ARG_NAMES[prim] = cached
+    if len(cached) >= count:
+        return list(cached[:count])
+    if count == 1:
+        return ["x"]
+    return [f"x{i + 1}" for i in range(count)]
+
+
+def _constant_text(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return fmt_array(value, 4) if value.size <= 4 else f"<{value.dtype} {fmt_shape(value.shape)}>"
+    try:
+        return fmt_number(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+_COMMUTATIVE = {"add", "mul", "maximum", "minimum"}
+
+
+def build_graph(
+    root: Any, params: Any = None, recording: Recording | None = None, root_name: str | None = None,
+) -> GraphModel:
+    """Collect the picture of the graph that produced ``root`` as a :class:`GraphModel`.
+
+    ``params`` names tensors and modules (see :class:`~autograd_lite.viz._names.Names`);
+    ``recording`` supplies intermediate values, gradients and modules when available.
+    """
+    names = params if isinstance(params, Names) else Names(params)
+    tensors: dict[str, TensorBox] = {}
+    ops: dict[str, OpBox] = {}
+    edges: list[tuple[str, str, str]] = []
+    rec = recording
+    root_node = getattr(root, "grad_fn", None)
+
+    # Leaves and constants get one box each, keyed by the tensor's identity.
+    by_id: dict[int, str] = {}
+    keep_alive: list = []
+
+    def leaf_box(tensor: Any) -> str:
+        key = by_id.get(id(tensor))
+        if key is not None:
+            return key
+        requires = bool(getattr(tensor, "requires_grad", False))
+        name = names.tensor_name(tensor)
+        if tensor is root:
+            kind = "output"
+        elif not requires:
+            kind = "constant"
+        elif names.is_named_param(tensor) or _is_parameter(tensor):
+            kind = "parameter"
+        else:
+            kind = "input"
+        prefix = "c" if kind == "constant" else "l"
+        key = f"{prefix}{len(by_id) + 1}"
+        value = tensor._data
+        grad = tensor.grad._data if getattr(tensor, "grad", None) is not None else None
+        if rec is not None and id(tensor) in rec.leaf_values:
+            value = rec.leaf_values[id(tensor)]
+            grad = rec.leaf_grads.get(id(tensor))
+        if name is None:
+            name = root_name or "output" if tensor is root else ("param" if kind == "parameter" else
+                                                                   "input" if kind == "input" else "const")
+        value = np.asarray(value)
+        module = None
+        if kind == "parameter" and "." in name:
+            module = name.rsplit(".", 1)[0]
+        elif kind == "parameter" and names.model is not None and names.is_named_param(tensor):
+            module = ""
+        tensors[key] = TensorBox(
+            key, kind, name, tuple(value.shape), str(value.dtype), value,
+            np.asarray(grad) if grad is not None else None, module=module, requires_grad=requires,
+        )
+        by_id[id(tensor)] = key
+        keep_alive.append(tensor)
+        return key
+
+    if root_node is None:
+        key = leaf_box(root)
+        return GraphModel(tensors, ops, edges, key, {}, {})
+
+    order = topological_nodes(root_node)
+    if rec is not None and all(node in rec.outputs for node in order):
+        position = {node: i for i, node in enumerate(rec.order)}
+        order.sort(key=position.__getitem__)
+
+    # Which tensor object each node produced (from the recording, or from a consumer's inputs).
+    produced: dict[Node, Any] = {root_node: root}
+    if rec is not None:
+        for node in order:
+            if node in rec.outputs:
+                produced.setdefault(node, rec.outputs[node])
+    for node in order:
+        inputs = _known_inputs(node, rec)
+        if inputs is None:
+            continue
+        for parent, item in zip(node.parents, inputs):
+            if isinstance(parent, Node) and parent not in produced:
+                produced[parent] = item
+
+    node_key: dict[Node, str] = {}
+    module_labels: dict[str, str] = {}
+    unknown_modules: dict[int, str] = {}
+
+    def module_of(node: Node) -> str | None:
+        if rec is None or node not in rec.modules:
+            return None
+        module = rec.modules[node]
+        path = names.module_path(module)
+        if path is None:
+            path = unknown_modules.get(id(module))
+            if path is None:
+                path = f"{type(module).__name__}#{len(unknown_modules) + 1}"
+                unknown_modules[id(module)] = path
+                module_labels[path] = path
+        return path
+
+    for index, node in enumerate(order, start=1):
+        tensor = produced.get(node)
+        key = f"t{index}"
+        node_key[node] = key
+        name = names.tensor_name(tensor) if tensor is not None else None
+        if node is root_node:
+            kind = "output"
+            name = name or root_name or "output"
+        else:
+            kind = "intermediate"
+            name = name or key
+        value = None
+        grad = None
+        if rec is not None and node in rec.values:
+            value = rec.values[node]
+        elif tensor is not None:
+            value = np.asarray(tensor._data)
+        if rec is not None and node in rec.grads:
+            grad = rec.grads[node]
+        elif tensor is not None and tensor.grad is not None:
+            grad = np.asarray(tensor.grad._data)
+        module = module_of(node)
+        tensors[key] = TensorBox(
+            key, kind, name, tuple(value.shape) if value is not None else None,
+            str(value.dtype) if value is not None else None, value, grad, module=module, node=node,
+        )
+
+        # The op box, and the arrows into it.
+        prim = node.prim
+        inputs = _known_inputs(node, rec)
+        parents = node.parents or ()
+        count = len(parents) if inputs is None else len(inputs)
+        argnames = arg_names(prim, count)
+        in_edges: list[tuple[str, str]] = []
+        shown_args: list[str] = []
+        for position in range(count):
+            parent = parents[position] if position < len(parents) else None
+            item = inputs[position] if inputs is not None else None
+            if isinstance(parent, Node):
+                src = node_key[parent]
+            elif parent is not None:
+                src = leaf_box(parent)
+            elif item is not None and hasattr(item, "_data"):
+                src = leaf_box(item)
+            else:
+                shown_args.append("?" if inputs is None else _constant_text(item))
+                continue
+            shown_args.append("·")
+            in_edges.append((src, argnames[position]))
+        title = op_title(prim, node.attrs)
+        if any(a != "·" for a in shown_args) and inputs is not None:
+            constants = ", ".join(shown_args)
+            if title.endswith(")"):
+                title = title[:-1] + "; " + constants + ")"
+            else:
+                title = f"{title}({constants})"
+        op_key = f"op{index}"
+        ops[op_key] = OpBox(op_key, index, title, node, key, in_edges, module=module)
+        label_args = len(in_edges) > 1 and prim.name not in _COMMUTATIVE
+        for src, argname in in_edges:
+            edges.append((src, op_key, argname if label_args else ""))
+        edges.append((op_key, key, ""))
+
+    # Modules: labels and the nesting of their frames.
+    for path, module in names.modules.values():
+        module_labels.setdefault(path, f"{path}: {type(module).__name__}" if path else type(module).__name__)
+    used = {box.module for box in tensors.values() if box.module is not None}
+    used |= {op.module for op in ops.values() if op.module is not None}
+    parents_of: dict[str, str | None] = {}
+    pending = list(used)
+    while pending:
+        path = pending.pop()
+        if path in parents_of:
+            continue
+        parent = _parent_path(path, module_labels)
+        parents_of[path] = parent
+        if parent is not None:
+            pending.append(parent)
+    modules = {path: module_labels.get(path, path) for path in parents_of}
+    model = GraphModel(tensors, ops, edges, node_key[root_node], modules, parents_of)
+    model._keep_alive = keep_alive  # type: ignore[attr-defined]
+    return model
+
+
+def _known_inputs(node: Node, rec: Recording | None) -> tuple | None:
+    if node.inputs is not None:
+        return node.inputs
+    if rec is not None:
+        return rec.inputs.get(node)
+    return None
+
+
+def _is_parameter(tensor: Any) -> bool:
+    return type(tensor).__name__ == "Parameter"
+
+
+def _parent_path(path: str, known: dict[str, str]) -> str | None:
+    if path == "":
+        return None
+    if path in known and "#" in path:  # a module we could not name: top level
+        return None
+    while "." in path:
+        path = path.rsplit(".", 1)[0]
+        if path in known:
+            return path
+    return "" if "" in known else None
+
+
+# ---------------------------------------------------------------------- drawing
+TENSOR_STYLES: dict[str, dict[str, str]] = {
+    "output": {"fillcolor": "#ffe8cc", "color": "#e8590c", "penwidth": "2.2"},
+    "parameter": {"fillcolor": "#dbe9ff", "color": "#1c7ed6", "penwidth": "1.4"},
+    "input": {"fillcolor": "#fff3bf", "color": "#f08c00"},
+    "constant": {"fillcolor": "#f8f9fa", "color": "#adb5bd", "style": "filled,dashed", "fontcolor": "#495057"},
+    "intermediate": {"fillcolor": "#ffffff", "color": "#868e96"},
+}
+KIND_CAPTIONS = {
+    "output": "output", "parameter": "parameter", "input": "leaf (requires grad)",
+    "constant": "no grad", "intermediate": "",
+}
+OP_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#e9ecef", "color": "#495057",
+            "fontsize": "11"}
+GROUP_STYLE = {"shape": "box3d", "style": "filled", "fillcolor": "#e7f5ff", "color": "#1c7ed6"}
+GRAD_COLOR = "#c92a2a"
+UPDATE_COLOR = "#2b8a3e"
+MONO = "DejaVu Sans Mono,Menlo,Consolas,monospace"
+
+
+def _value_cell(text: str, color: str | None = None) -> str:
+    lines = [esc(line) for line in text.split("\n")]
+    body = '<BR ALIGN="LEFT"/>'.join(lines) + '<BR ALIGN="LEFT"/>'
+    font = f'<FONT FACE="{MONO}" POINT-SIZE="10"' + (f' COLOR="{color}"' if color else "") + ">"
+    return f'<TD ALIGN="LEFT" BALIGN="LEFT">{font}{body}</FONT></TD>'
+
+
+def _row(caption: str, text: str, color: str | None = None) -> str:
+    font = f'<FONT POINT-SIZE="9" COLOR="{color or "#495057"}">'
+    return f'<TR><TD ALIGN="RIGHT" VALIGN="TOP">{font}{esc(caption)}</FONT></TD>{_value_cell(text, color)}</TR>'
+
+
+def tensor_label(box: TensorBox, show_data: bool, show_grad: bool, max_elements: int) -> str:
+    """The HTML-like Graphviz label of a tensor box."""
+    caption = KIND_CAPTIONS.get(box.kind, "")
+    head = f"<B>{esc(box.name)}</B>"
+    if caption:
+        head += f' <FONT POINT-SIZE="9" COLOR="#868e96">{esc(caption)}</FONT>'
+    rows = [f'<TR><TD COLSPAN="2">{head}</TD></TR>']
+    if box.shape is not None:
+        meta = f"{fmt_shape(box.shape)} {box.dtype}"
+        rows.append(f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9" COLOR="#495057">{esc(meta)}</FONT></TD></TR>')
+    if show_data and box.value is not None:
+        rows.append(_row("data", fmt_array(box.value, max_elements)))
+    if show_grad and box.grad is not None and box.requires_grad:
+        rows.append(_row("grad", fmt_array(box.grad, max_elements), GRAD_COLOR))
+    for caption_text, text, color in box.rows:
+        rows.append(_row(caption_text, text, color or None))
+    return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>>"
+
+
+def op_label(op: OpBox) -> str:
+    if not op.notes:
+        return op.title
+    rows = [f"<TR><TD><B>{esc(op.title)}</B></TD></TR>"]
+    for note in op.notes:
+        rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{GRAD_COLOR}">{esc(note)}</FONT></TD></TR>')
+    return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>>"
+
+
+def _collapsed_paths(model: GraphModel, collapse: Any) -> set[str]:
+    if collapse is None or collapse is False:
+        return set()
+    paths = set(model.modules)
+    if collapse is True:
+        children = {p for p in paths if p and model.module_parents.get(p) in ("", None)}
+        return children or ({""} if "" in paths else set())
+    if isinstance(collapse, int):
+        return {p for p in paths if p and p.count(".") + 1 == collapse and "#" not in p}
+    wanted = {collapse} if isinstance(collapse, str) else set(collapse)
+    missing = wanted - paths
+    if missing:
+        raise ValueError(
+            f"draw_graph: collapse names modules {sorted(missing)} that produced nothing in this graph; "
+            f"the modules in it are {sorted(paths)}"
+        )
+    return wanted
+
+
+def _group_of(path: str | None, collapsed: set[str]) -> str | None:
+    """The outermost collapsed module that contains ``path`` (None if none does)."""
+    if path is None or not collapsed:
+        return None
+    best = None
+    candidate: str | None = path
+    while candidate is not None:
+        if candidate in collapsed:
+            best = candidate
+        if candidate == "":
+            break
+        candidate = candidate.rsplit(".", 1)[0] if "." in candidate else ("" if candidate else None)
+    return best
+
+
+def _dot_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text) or "model"
+
+
+def render_model(
+    model: GraphModel, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR",
+    max_elements: int = DEFAULT_MAX_ELEMENTS, collapse: Any = None,
+) -> AutogradGraph:
+    """Turn a :class:`GraphModel` into a Graphviz picture (see :func:`draw_graph`)."""
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
+    graph_attr = {"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.35", "fontname": "Helvetica",
+                  "bgcolor": "white"}
+    if model.title:
+        graph_attr.update(label=model.title, labelloc="t", fontsize="16")
+    dot = AutogradGraph(
+        "autograd",
+        graph_attr=graph_attr,
+        node_attr={"fontname": "Helvetica", "fontsize": "11", "shape": "box", "style": "filled"},
+        edge_attr={"color": "#495057", "arrowsize": "0.7", "fontsize": "9", "fontname": "Helvetica"},
+    )
+    dot.model = model
+    collapsed = _collapsed_paths(model, collapse)
+
+    # What each collapsed module swallows.
+    op_group = {key: _group_of(op.module, collapsed) for key, op in model.ops.items()}
+    consumers: dict[str, set] = {}
+    for src, dst, _ in model.edges:
+        if dst in model.ops:
+            consumers.setdefault(src, set()).add(op_group[dst] if op_group[dst] is not None else dst)
+    producer_group = {op.output: op_group[key] for key, op in model.ops.items()}
+    hidden: set[str] = set()
+    group_params: dict[str, list[TensorBox]] = {}
+    group_ops: dict[str, int] = {}
+    for key, group in op_group.items():
+        if group is not None:
+            group_ops[group] = group_ops.get(group, 0) + 1
+    for key, box in model.tensors.items():
+        if key == model.root:
+            continue
+        users = consumers.get(key, set())
+        group = producer_group.get(key)
+        if group is None and box.kind == "parameter":
+            group = _group_of(box.module, collapsed)
+        if group is not None and users and users == {group}:
+            hidden.add(key)
+            if box.kind == "parameter":
+                group_params.setdefault(group, []).append(box)
+
+    def place(key: str) -> str:
+        if key in model.ops and op_group[key] is not None:
+            return "group_" + _dot_id(op_group[key])
+        return key
+
+    # Items per frame: frame path -> list of (id, label, attrs).
+    frames: dict[str | None, list[tuple[str, str, dict]]] = {}
+    for key, box in model.tensors.items():
+        if key in hidden:
+            continue
+        frame = box.module if _group_of(box.module, collapsed) is None else model.module_parents.get(
+            _group_of(box.module, collapsed) or "")
+        if box.kind == "parameter" and box.module not in model.modules:
+            frame = None
+        style = dict(TENSOR_STYLES[box.kind])
+        style.setdefault("style", "filled")
+        style["shape"] = "box"
+        frames.setdefault(frame, []).append(
+            (key, tensor_label(box, show_data, show_grad, max_elements), style))
+    for key, op in model.ops.items():
+        if op_group[key] is not None:
+            continue
+        frames.setdefault(op.module, []).append((key, op_label(op), dict(OP_STYLE)))
+    for group in sorted(collapsed):
+        if group not in group_ops:
+            continue
+        label = model.modules.get(group, group)
+        rows = [f"<TR><TD><B>{esc(label)}</B></TD></TR>",
+                f'<TR><TD><FONT POINT-SIZE="9">{group_ops[group]} ops collapsed</FONT></TD></TR>']
+        for box in group_params.get(group, []):
+            text = f"{box.name} {fmt_shape(box.shape or ())}"
+            if show_grad and box.grad is not None:
+                text += f"  |grad|={fmt_norm(box.grad)}"
+            rows.append(f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9">{esc(text)}</FONT></TD></TR>')
+        label_html = '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0">' + "".join(rows) + "</TABLE>>"
+        frames.setdefault(model.module_parents.get(group), []).append(
+            ("group_" + _dot_id(group), label_html, dict(GROUP_STYLE)))
+
+    # Frames nest like the module tree; collapsed modules draw no frame of their own.
+    children: dict[str | None, list[str]] = {}
+    for path, parent in model.module_parents.items():
+        children.setdefault(parent, []).append(path)
+
+    def has_content(path: str) -> bool:
+        stack = [path]
+        while stack:
+            current = stack.pop()
+            if frames.get(current):
+                return True
+            stack.extend(children.get(current, []))
+        return False
+
+    def emit(graph: graphviz.Digraph, path: str | None) -> None:
+        for key, label, attrs in frames.get(path, []):
+            graph.node(key, label, **attrs)
+        for child in sorted(children.get(path, [])):
+            if child in collapsed or not has_content(child):
+                continue
+            with graph.subgraph(name="cluster_" + _dot_id(child)) as sub:
+                sub.attr(label=model.modules.get(child, child), style="rounded,dashed", color="#74c0fc",
+                         fontcolor="#1864ab", fontsize="11", labeljust="l")
+                emit(sub, child)
+
+    emit(dot, None)
+
+    seen_edges: set = set()
+    for src, dst, label in model.edges:
+        if src in hidden or dst in hidden:
+            continue
+        a, b = place(src), place(dst)
+        if a == b or (a, b) in seen_edges:
+            continue
+        seen_edges.add((a, b))
+        if label:
+            dot.edge(a, b, label=label)
+        else:
+            dot.edge(a, b)
+    for src, dst, label, attrs in model.extra_edges:
+        if src in hidden or dst in hidden:
+            continue
+        a, b = place(src), place(dst)
+        if a == b:
+            continue
+        dot.edge(a, b, label=label, **attrs)
+    return dot
+
+
+def draw_graph(
+    root: Any,
+    params: Any = None,
+    show_data: bool = True,
+    show_grad: bool = True,
+    rankdir: str = "LR",
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    collapse: bool | int | str | Iterable[str] | None = None,
+    recording: Recording | None = None,
+    title: str | None = None,
+) -> AutogradGraph:
+    """Draw the graph that produced ``root`` as a ``graphviz.Digraph``.
+
+    Args:
+        root: the tensor whose history to draw (usually the loss).
+        params: names for tensors and modules: an ``nn.Module`` (parameters get names such
+            as ``layers.0.weight``), a dict ``{name: tensor}`` (may also name inputs and
+            targets), or an iterable of ``(name, tensor)`` pairs.
+        show_data: print each tensor's values (in full up to ``max_elements`` elements,
+            else as mean/std/min/max).
+        show_grad: print each tensor's gradient where it is known (``.grad`` of leaves
+            and of tensors that called ``retain_grad()``, or gradients caught by a trace).
+        rankdir: layout direction, ``'LR'`` (left to right) or ``'TB'`` (top to bottom).
+        max_elements: the largest tensor printed in full.
+        collapse: draw modules as single boxes: ``True`` (the model's direct children),
+            a depth (``2`` collapses ``encoder.layer0``-level modules), or module names.
+        recording: a :class:`~autograd_lite.viz._record.Recording` of the computation,
+            for values and gradients of intermediate tensors and module frames.
+        title: a caption over the picture.
+
+    Returns:
+        An :class:`AutogradGraph` (a ``graphviz.Digraph``): it shows as SVG in Jupyter,
+        ``.render('graph.svg')`` writes a file, ``.source`` is the DOT text.
+
+    >>> import autograd_lite as ag
+    >>> x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward(retain_graph=True)
+    >>> g = draw_graph(y, params={"x": x})
+    >>> sorted(op.title for op in g.model.ops.values())
+    ['mul', 'sum']
+    """
+    model = build_graph(root, params=params, recording=recording)
+    model.title = title
+    return render_model(model, show_data=show_data, show_grad=show_grad, rankdir=rankdir,
+                        max_elements=max_elements, collapse=collapse)

@@ -1,0 +1,6 @@
+"""``python -m benchmarks``: run every workload (see :mod:`benchmarks.run`)."""
+
+from benchmarks.run import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
