@@ -8,6 +8,8 @@ never drift from its function.
 from __future__ import annotations
 
 from . import functional as F
+from .ops.elementwise import Abs, Cos, Exp, Log, Neg, Relu, Sigmoid, Sign, Sin, Sqrt, Tanh
+from .ops.primitive import unary
 from .tensor import Tensor
 
 _SAME_NAME = [
@@ -23,6 +25,21 @@ _SAME_NAME = [
 
 for _name in _SAME_NAME:
     setattr(Tensor, _name, getattr(F, _name))
+
+
+def _unary_method(prim: type) -> object:
+    """A method that runs an elementwise primitive directly (skipping the function's checks)."""
+
+    def method(self: Tensor) -> Tensor:
+        return unary(prim, self)
+
+    method.__name__ = prim.name
+    method.__doc__ = prim.__doc__
+    return method
+
+
+for _prim in (Exp, Log, Sqrt, Abs, Sign, Sin, Cos, Tanh, Sigmoid, Relu, Neg):
+    setattr(Tensor, _prim.name, _unary_method(_prim))
 
 
 def _masked_fill_(self: Tensor, mask: object, value: object) -> Tensor:

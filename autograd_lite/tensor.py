@@ -317,6 +317,8 @@ class Tensor:
         import weakref
 
         self.grad_fn.retained = weakref.ref(self)
+        if self.grad_fn.hooks is None:
+            self.grad_fn.hooks = []  # the engine looks at ``hooks`` to find nodes needing extra work
 
     @property
     def retains_grad(self) -> bool:

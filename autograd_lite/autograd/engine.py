@@ -198,6 +198,7 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
     _state.enabled = create_graph
     anomaly = _anomaly[0]
     epoch = inplace_epoch[0]
+    careful = create_graph or anomaly  # always check gradient shapes/dtypes (and finiteness)
     pop = ready.pop
     push = ready.append
     try:
@@ -205,36 +206,36 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
             node = pop()
             g = node.acc
             node.acc = None
-            if node.hooks is not None or node.retained is not None or capture is not None:
+            if node.hooks is not None or capture is not None:  # retain_grad also sets hooks
                 g = _visit_extras(node, g, create_graph, capture, only)
             arrays = node.arrays
             if arrays is None:
                 raise RuntimeError(_FREED)
             prim = node.prim
             vjps = prim.vjps
+            attrs = node.attrs
             if vjps is None:
-                input_grads = prim._node_backward(node, g, create_graph)
+                # A user-defined autograd.Function: its backward gives all input gradients at once.
+                vjps = _constant_vjps(prim._node_backward(node, g, create_graph))
+                attrs = None
+                inputs = ()
+                out = None
             else:
                 if node.epoch != epoch:
                     _check_versions(node)
                 if create_graph:
                     inputs = node.inputs
-                    out = apply(prim, inputs, node.attrs) if prim.saves_out else None
+                    out = apply(prim, inputs, attrs) if prim.saves_out else None
                 else:
                     inputs = arrays
                     out = node.out
-                input_grads = None
-                attrs = node.attrs
-            fit = node.fit or create_graph or anomaly
+            fit = node.fit or careful
             position = -1
             for parent in node.parents:
                 position += 1
                 if parent is None:
                     continue
-                if input_grads is None:
-                    gi = vjps[position](g, out, *inputs, **attrs) if attrs else vjps[position](g, out, *inputs)
-                else:
-                    gi = input_grads[position]
+                gi = vjps[position](g, out, *inputs, **attrs) if attrs else vjps[position](g, out, *inputs)
                 if fit and gi is not None:
                     reference = arrays[position]
                     if gi.shape != reference.shape:
@@ -246,11 +247,14 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
                 if type(parent) is Node:
                     if gi is not None:
                         previous = parent.acc
-                        parent.acc = gi if previous is None or previous is _UNVISITED else previous + gi
+                        if previous is _UNVISITED or previous is None:
+                            parent.acc = gi
+                        else:
+                            parent.acc = previous + gi
                     remaining = parent.pending - 1
                     parent.pending = remaining
                     if remaining == 0:
-                        if parent.acc is None or parent.acc is _UNVISITED:
+                        if parent.acc is _UNVISITED or parent.acc is None:
                             # No gradient actually reached it: its subgraph receives zeros.
                             parent.acc = _zeros_like(arrays[position], create_graph)
                         push(parent)
@@ -293,9 +297,14 @@ def _reset_marks(start: Node) -> None:
                 stack.append(parent)
 
 
+def _constant_vjps(grads: list) -> list:
+    """VJP stand-ins that hand out gradients already computed (for autograd.Function nodes)."""
+    return [lambda *_, value=value: value for value in grads]
+
+
 def _visit_extras(node: Node, g: Any, create_graph: bool, capture: dict | None, only: set | None) -> Any:
     """Tensor hooks, retain_grad and autograd.grad's captures for a node about to run."""
-    if node.hooks is not None:
+    if node.hooks:
         g = _run_hooks(node.hooks, g, create_graph)
     if node.retained is not None:
         _retain(node, g, create_graph)

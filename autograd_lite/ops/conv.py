@@ -17,9 +17,10 @@ That order makes ``cols.reshape(N, C * kh * kw, OH * OW)`` PyTorch's ``F.unfold`
 so a convolution is one batched matmul ``W (O, C*kh*kw) @ cols`` whose result is already
 ``(N, O, OH*OW)``: no transposes on the way in or out.
 
-Max pooling picks its argmax with NumPy (a non-differentiable index), then records a
-:class:`PoolGather` of the input at those indices; its VJP scatters the gradient back to
-exactly one position per window (PyTorch's rule), and the scatter's VJP is the gather.
+:class:`MaxPool2d` takes one ``np.maximum`` per kernel offset; its VJP finds the position
+of each window's maximum (a constant index) and scatters the gradient there with
+:class:`PoolScatter`, one position per window as in PyTorch; the scatter's VJP is the
+gather :class:`PoolGather`, so max pooling too differentiates to any order.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..autograd.grad_mode import _state
-from .primitive import Primitive, _new_tensor, _record
+from .primitive import Primitive
 
 Pair = tuple[int, int]
 Padding = tuple[Pair, Pair]
@@ -80,7 +80,7 @@ def _fold(cols: Any, output_size: Pair, kernel_size: Pair, stride: Pair, dilatio
     (h, w), (sh, sw), (dh, dw) = output_size, stride, dilation
     (top, bottom), (left, right) = padding
     hp, wp = h + top + bottom, w + left + right
-    overlapping = sh < dh * (kh - 1) + 1 or sw < dw * (kw - 1) + 1
+    overlapping = windows_overlap((kh, kw), stride, dilation)
     out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
     for i in range(kh):
         rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
@@ -137,104 +137,129 @@ class Fold(Primitive):
     )
 
 
-def record(prim: Any, inputs: tuple, attrs: dict, out: Any) -> Any:
-    """What ``apply(prim, inputs, attrs)`` returns, for an ``out`` already computed elsewhere.
+# ---------------------------------------------------------------- max pooling
+def _lowest(dtype: np.dtype) -> Any:
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
-    Max pooling finds its maxima and their indices in one pass; running PoolGather's
-    forward again would only repeat the work. ``out`` must equal ``prim.forward(...)``.
+
+def window_max(x: Any, kernel_size: Pair, stride: Pair, dilation: Pair, padding: Padding) -> np.ndarray:
+    """The max of every window, shape ``(N, C, OH, OW)``; a NaN in a window makes it NaN.
+
+    One vectorised ``np.maximum`` per kernel offset over all windows at once.
     """
-    result = _new_tensor(out)
-    if _state.enabled:
-        for x in inputs:
-            if getattr(x, "requires_grad", False):
-                _record(prim, result, inputs, tuple(getattr(i, "_data", i) for i in inputs), attrs, out)
-                break
-    return result
-
-
-# ---------------------------------------------------------------- gathers for max pooling
-def _plane_gather(x: Any, index: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
-    n, c = x.shape[:2]
-    flat = np.reshape(x, (n, c, -1))
-    return np.take_along_axis(flat, index.reshape(n, c, -1), axis=2).reshape(index.shape)
+    windows = unfold_view(x, kernel_size, stride, dilation, padding, _lowest(x.dtype))
+    kw = kernel_size[1]
+    best = np.array(windows[:, :, 0, 0])
+    for k in range(1, kernel_size[0] * kw):
+        np.maximum(best, windows[:, :, k // kw, k % kw], out=best)
+    return best
 
 
-def _plane_scatter(g: Any, index: np.ndarray, size: tuple, unique: bool) -> np.ndarray:
+def max_index(x: Any, out: Any, kernel_size: Pair, stride: Pair, dilation: Pair,
+              padding: Padding) -> np.ndarray:
+    """For every window, the flat index into ``x.reshape(-1)`` of the maximum it picked.
+
+    PyTorch's rule: the first offset (row-major within the window) holding the max wins,
+    except that a NaN beats every number and a later NaN beats an earlier one.
+    No loop over windows: with K = kh * kw offsets, the first offset k whose value equals
+    the max is K - max_k((K - k) * [x_k == max]).
+    """
+    x, out = np.asarray(x), np.asarray(out)
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    n, c, h, w = x.shape
+    windows = unfold_view(x, kernel_size, stride, dilation, padding, _lowest(x.dtype))
+    count = kh * kw
+    small = np.uint8 if count < 256 else np.int64
+    score = np.zeros(out.shape, dtype=small)
+    for k in range(count):
+        hit = windows[:, :, k // kw, k % kw] == out
+        np.maximum(score, np.multiply(hit, count - k, dtype=small), out=score)
+    choice = count - score.astype(np.int64)
+    if out.dtype.kind == "f":
+        nan = np.isnan(out)
+        if nan.any():  # a NaN window picks its last NaN offset
+            last = np.zeros(out.shape, dtype=np.int64)
+            for k in range(count):
+                np.maximum(last, np.isnan(windows[:, :, k // kw, k % kw]) * k, out=last)
+            choice = np.where(nan, last, choice)
+    oh, ow = out.shape[2:]
+    rows = (np.arange(oh) * sh - padding[0][0])[:, None] + (choice // kw) * dh
+    columns = (np.arange(ow) * sw - padding[1][0])[None, :] + (choice % kw) * dw
+    if padding[0][0] or padding[1][0] or padding[0][1] or padding[1][1]:
+        # only a window of -inf values can pick padding; keep its index inside the image
+        rows, columns = np.clip(rows, 0, h - 1), np.clip(columns, 0, w - 1)
+    planes = (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
+    return planes + rows * w + columns
+
+
+def windows_overlap(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
+    """Whether two windows can share a pixel (then scatters must add, not write)."""
+    return any(s < d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation, strict=True))
+
+
+def _max_pool_vjp(g, out, x, kernel_size, stride, dilation, padding):  # type: ignore[no-untyped-def]
+    index = max_index(x, out, kernel_size, stride, dilation, padding)
+    unique = not windows_overlap(kernel_size, stride, dilation)
+    return PoolScatter.call(g, index=index, shape=tuple(x.shape), unique=unique)
+
+
+class MaxPool2d(Primitive):
+    """out[n, c, oh, ow] = max of x over the window at (oh, ow)  (padding counts as -inf)
+
+    grad_x = grad_out scattered to one position per window, the maximum PyTorch picks (the
+    first one; ties are not shared). Those positions are constants, so differentiating the
+    VJP again gives PoolScatter's VJP: a gather of the incoming gradient at them.
+    """
+
+    saves_out = True
+    forward = staticmethod(window_max)
+    vjps = (_max_pool_vjp,)
+
+
+def _flat_scatter(g: Any, index: np.ndarray, shape: tuple, unique: bool) -> np.ndarray:
     g = np.asarray(g)
-    n, c = index.shape[:2]
-    plane = int(np.prod(size))
-    if unique:  # no two windows chose the same pixel: a plain write is exact
-        out = np.zeros((n, c, plane), dtype=g.dtype)
-        np.put_along_axis(out, index.reshape(n, c, -1), g.reshape(n, c, -1), axis=2)
-        return out.reshape((n, c) + tuple(size))
-    offsets = (np.arange(n * c, dtype=np.int64) * plane).reshape(n, c, *([1] * (index.ndim - 2)))
-    summed = np.bincount((index + offsets).reshape(-1), weights=g.reshape(-1), minlength=n * c * plane)
-    return summed.astype(g.dtype, copy=False).reshape((n, c) + tuple(size))
+    size = int(np.prod(shape))
+    if unique:  # no two entries share a position: one plain write is exact
+        out = np.zeros(size, dtype=g.dtype)
+        out[index.reshape(-1)] = g.reshape(-1)
+        return out.reshape(shape)
+    summed = np.bincount(index.reshape(-1), weights=g.reshape(-1), minlength=size)
+    return summed.astype(g.dtype, copy=False).reshape(shape)
 
 
 class PoolGather(Primitive):
-    """out[n, c, p] = x[n, c].flat[index[n, c, p]]  (the values max pooling picked)
+    """out = x.reshape(-1)[index]  (``index``: flat positions, such as the maxima max pooling picked)
 
-    ``index`` holds, per output position, the flat ``H * W`` position of its window's maximum
-    (PyTorch's ``return_indices`` format). ``unique`` says no two outputs share a position.
-
-    grad_x = PoolScatter(grad_out): each output's gradient goes to the one pixel it came from.
+    grad_x = PoolScatter(grad_out): each entry's gradient goes back to the position it came from.
     """
 
     reads_inputs = False
 
     @staticmethod
     def forward(x, index, unique=False):  # type: ignore[no-untyped-def]
-        return _plane_gather(x, index)
+        return np.take(np.reshape(x, -1), index)
 
     vjps = (
         lambda g, out, x, index, unique=False: PoolScatter.call(
-            g, index=index, size=tuple(x.shape[2:]), unique=unique
+            g, index=index, shape=tuple(x.shape), unique=unique
         ),
     )
 
 
 class PoolScatter(Primitive):
-    """out[n, c] = zeros(size) with g[n, c, p] added at flat position index[n, c, p]
+    """out = zeros(shape) with g added at the flat positions ``index`` (repeats accumulate)
 
-    grad_g = PoolGather(grad_out): each entry reads the gradient of the pixel it was added to.
+    grad_g = PoolGather(grad_out): each entry reads the gradient of the position it went to.
     """
 
     reads_inputs = False
 
     @staticmethod
-    def forward(g, index, size, unique=False):  # type: ignore[no-untyped-def]
-        return _plane_scatter(g, index, size, unique)
+    def forward(g, index, shape, unique=False):  # type: ignore[no-untyped-def]
+        return _flat_scatter(g, index, shape, unique)
 
-    vjps = (lambda g2, out, g, index, size, unique=False: PoolGather.call(g2, index=index, unique=unique),)
-
-
-def max_pool_indices(x: np.ndarray, kernel_size: Pair, stride: Pair, dilation: Pair,
-                     padding: Padding) -> tuple[np.ndarray, np.ndarray]:
-    """Max of every window and the flat ``H * W`` index of its first maximum (a NaN wins, as in PyTorch).
-
-    One vectorised comparison per kernel offset (kh * kw of them) over all windows at once.
-    """
-    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
-    h, w = x.shape[2:]
-    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    windows = unfold_view(x, kernel_size, stride, dilation, padding, lowest)
-    best = np.array(windows[:, :, 0, 0])
-    choice = np.zeros(best.shape, dtype=np.int64)
-    for k in range(1, kh * kw):
-        candidate = windows[:, :, k // kw, k % kw]
-        better = candidate > best
-        if x.dtype.kind == "f":
-            better |= np.isnan(candidate)
-        np.copyto(best, candidate, where=better)
-        np.copyto(choice, k, where=better)
-    oh, ow = best.shape[2:]
-    rows = (np.arange(oh) * sh - padding[0][0])[:, None] + (choice // kw) * dh
-    columns = (np.arange(ow) * sw - padding[1][0])[None, :] + (choice % kw) * dw
-    # A window made only of padding (impossible when pad <= kernel / 2) would point outside.
-    index = np.clip(rows, 0, h - 1) * w + np.clip(columns, 0, w - 1)
-    return best, index
+    vjps = (lambda g2, out, g, index, shape, unique=False: PoolGather.call(g2, index=index, unique=unique),)
 
 
 # ---------------------------------------------------------------- table lookup (Embedding)

@@ -124,7 +124,13 @@ def unary(prim: Any, x: Tensor, attrs: dict = EMPTY) -> Tensor:
     """``apply`` for one Tensor input: the hot path of elementwise and reduction ops."""
     data = x._data
     out = prim.forward(data, **attrs) if attrs else prim.forward(data)
-    result = _new_tensor(out)
+    result = _tensor_new(Tensor)  # _new_tensor, inlined on this hot path
+    result._data = out
+    result.grad = None
+    result.requires_grad = False
+    result.grad_fn = None
+    result._vc = None
+    result._extra = None
     if prim.is_view:
         _share_version(result, x)
     if x.requires_grad and _state.enabled:
@@ -156,7 +162,13 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
     if type(yd) is float and xd.dtype.kind != "f":
         # PyTorch: an integer tensor combined with a Python float gives the default dtype.
         out = out.astype(get_default_dtype())
-    result = _new_tensor(out)
+    result = _tensor_new(Tensor)  # _new_tensor, inlined on this hot path
+    result._data = out
+    result.grad = None
+    result.requires_grad = False
+    result.grad_fn = None
+    result._vc = None
+    result._extra = None
     if _state.enabled:
         x_grad = x.requires_grad
         y_grad = y_is_tensor and y.requires_grad

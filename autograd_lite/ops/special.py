@@ -1,4 +1,5 @@
-"""Special functions: the error function ``erf`` (which exact GELU needs).
+"""Special functions: the error function ``erf`` (which exact GELU needs), and binary
+cross-entropy on probabilities (a primitive for its behaviour at 0 and 1).
 
 NumPy has no vectorised ``erf``, so it is evaluated here by Taylor expansion around a
 grid of centres c = k/16 on [0, 6]. The coefficients come from the derivatives of erf,
@@ -17,7 +18,7 @@ import math
 
 import numpy as np
 
-from .elementwise import Exp
+from .elementwise import Clamp, Exp, Log
 from .primitive import Primitive
 
 _STEPS_PER_UNIT = 16
@@ -69,5 +70,36 @@ class Erf(Primitive):
     grad_x = grad_out * (2 / sqrt(pi)) * exp(-x^2)
     """
 
+    exact = True
     forward = staticmethod(_erf)
     vjps = (lambda g, out, x: g * (_TWO_OVER_SQRT_PI * Exp.call(-(x * x))),)
+
+
+def _bce(x, t):  # type: ignore[no-untyped-def]
+    with np.errstate(divide="ignore"):
+        log_x = np.maximum(np.log(x), -100.0)
+        log_1mx = np.maximum(np.log1p(-x), -100.0)
+    return -(t * log_x + (1 - t) * log_1mx)
+
+
+def _bce_grad_target(g, out, x, t):  # type: ignore[no-untyped-def]
+    log_x = Clamp.call(Log.call(x), min=-100.0, max=None)
+    log_1mx = Clamp.call(Log.call(1 - x), min=-100.0, max=None)
+    return g * (log_1mx - log_x)
+
+
+class BinaryCrossEntropy(Primitive):
+    """out = -(t * max(log x, -100) + (1 - t) * max(log(1 - x), -100))  for x in [0, 1]
+
+    grad_x = grad_out * (x - t) / max(x * (1 - x), 1e-12)
+    grad_t = grad_out * (max(log(1 - x), -100) - max(log x, -100))
+
+    A primitive rather than a composite so that x = 0 or 1 exactly (a saturated float32
+    sigmoid) gives PyTorch's finite loss and gradient instead of 0 * inf = nan.
+    """
+
+    forward = staticmethod(_bce)
+    vjps = (
+        lambda g, out, x, t: g * (x - t) / Clamp.call(x * (1 - x), min=1e-12, max=None),
+        _bce_grad_target,
+    )

@@ -32,12 +32,12 @@ class SGD(Optimizer):
     many samples the loss averages over (the DataLoader's ``batch_size``).
 
     >>> import autograd_lite as ag
-    >>> w = ag.tensor([1.0, -2.0], requires_grad=True)
+    >>> w = ag.tensor([1.0, -2.0], dtype=ag.float64, requires_grad=True)
     >>> opt = ag.optim.SGD([w], lr=0.1)
-    >>> (w * w).sum().backward()
+    >>> (w * w).sum().backward()      # gradient 2w = [2, -4]
     >>> opt.step()
-    >>> w
-    tensor([ 0.8000, -1.6000], requires_grad=True)
+    >>> w.tolist()
+    [0.8, -1.6]
     """
 
     def __init__(

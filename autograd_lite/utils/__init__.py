@@ -1,1 +1,5 @@
-"""Data loading utilities."""
+"""Utilities: ``autograd_lite.utils.data`` holds datasets and the DataLoader."""
+
+from . import data
+
+__all__ = ["data"]

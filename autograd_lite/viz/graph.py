@@ -286,8 +286,10 @@ def build_graph(
             value = rec.leaf_values[id(tensor)]
             grad = rec.leaf_grads.get(id(tensor))
         if name is None:
-            name = root_name or "output" if tensor is root else ("param" if kind == "parameter" else
-                                                                   "input" if kind == "input" else "const")
+            if tensor is root:
+                name = root_name or "output"
+            else:
+                name = {"parameter": "param", "input": "input"}.get(kind, "const")
         value = np.asarray(value)
         module = None
         if kind == "parameter" and "." in name:

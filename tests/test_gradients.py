@@ -1,0 +1,200 @@
+"""Every primitive's gradient against central finite differences in float64.
+
+Parametrized over ``ops.primitive.REGISTRY``: a primitive without an entry in
+tests/op_domains.py fails here. For each generated case (shapes, broadcast pairs, random
+dims and indices from its domain) ``check_gradients`` compares first AND second
+derivatives with finite differences, elementwise and along a random direction, on both
+backward paths (plain arrays, and create_graph=True Tensors).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+from op_domains import DOMAINS, Case
+
+import autograd_lite as ag
+import autograd_lite.nn.functional  # noqa: F401  (nn may register more primitives)
+from autograd_lite.ops.primitive import REGISTRY, apply
+from autograd_lite.testing import GradientCheckError, check_gradients
+
+PRIMITIVES = sorted(REGISTRY)
+
+
+def require_domain(name: str):  # type: ignore[no-untyped-def]
+    if name not in DOMAINS:
+        pytest.fail(
+            f"primitive {name!r} ({REGISTRY[name].__module__}.{REGISTRY[name].__name__}) has no test "
+            "domain: add an @domain entry for it in tests/op_domains.py (see the top of that file)"
+        )
+    return DOMAINS[name]
+
+
+def differentiable_positions(prim, inputs) -> list[int]:  # type: ignore[no-untyped-def]
+    return [
+        i for i, x in enumerate(inputs)
+        if isinstance(x, np.ndarray) and x.dtype == np.float64 and prim.vjps[i] is not None
+    ]
+
+
+def as_function(prim, case: Case):  # type: ignore[no-untyped-def]
+    """``case`` as (fn, args) for check_gradients: differentiable inputs become leaf tensors."""
+    positions = differentiable_positions(prim, case.inputs)
+    args = [
+        ag.tensor(x, requires_grad=True) if i in positions else x for i, x in enumerate(case.inputs)
+    ]
+
+    def fn(*inputs):  # type: ignore[no-untyped-def]
+        return apply(prim, inputs, case.attrs)
+
+    fn.__name__ = prim.name
+    return fn, args
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+def test_every_primitive_has_a_test_domain(name: str) -> None:
+    require_domain(name)
+
+
+def test_no_domain_names_a_missing_primitive() -> None:
+    stale = sorted(set(DOMAINS) - set(REGISTRY))
+    assert not stale, f"tests/op_domains.py has entries for primitives that are not registered: {stale}"
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+@given(data=st.data())
+def test_gradients_match_finite_differences(name: str, data: st.DataObject) -> None:
+    domain = require_domain(name)
+    prim = REGISTRY[name]
+    case = data.draw(domain.cases, label="case")
+    positions = differentiable_positions(prim, case.inputs)
+    note(f"{name}: input shapes {[np.shape(x) for x in case.inputs]}, attrs {case.attrs}, "
+         f"differentiable positions {positions}")
+    assert positions, f"the domain of {name!r} produced no differentiable input"
+    fn, args = as_function(prim, case)
+    check_gradients(fn, *args, order=2 if domain.second_order else 1, **domain.tol)
+
+
+# ---------------------------------------------------------------- pinned cases
+# Regressions pinned with @example: cases the generated domains once found, or that sit on
+# the edges the generators might miss.
+
+def test_repeated_indices_accumulate_at_second_order() -> None:
+    x = np.arange(1.0, 5.0)
+    fn, args = as_function(REGISTRY["getitem"], Case((x,), {"index": np.array([0, 0, 3, 0])}))
+    check_gradients(lambda t: fn(t) ** 2, *args, order=2)
+
+
+def test_pow_gradient_at_zero_base_is_finite() -> None:
+    # d(x**y)/dy = x**y log x, taken as 0 at x == 0 (PyTorch's convention), never nan
+    x = ag.tensor([0.0, 2.0], dtype=ag.float64, requires_grad=True)
+    y = ag.tensor([2.0, 3.0], dtype=ag.float64, requires_grad=True)
+    (x ** y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 12.0])
+    np.testing.assert_allclose(y.grad.numpy(), [0.0, 8.0 * np.log(2.0)])
+
+
+def test_matmul_vector_cases_second_order() -> None:
+    rng = np.random.default_rng(1)
+    for shape_x, shape_y in [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((3,), (2, 3, 4)), ((2, 1, 3, 4), (4,))]:
+        check_gradients(ag.matmul, rng.standard_normal(shape_x), rng.standard_normal(shape_y), order=2)
+
+
+def test_composites_second_order() -> None:
+    """Composites built from primitives differentiate twice too."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4))
+    for fn in [
+        lambda t: ag.softmax(t, dim=1), lambda t: t.var(dim=0), lambda t: t.std(), lambda t: t.mean((0, 1)),
+        lambda t: ag.rsqrt(t * t + 1), lambda t: ag.stack([t, 2 * t], dim=1), lambda t: t.max(dim=1).values,
+        lambda t: ag.log1p(t * t), lambda t: ag.softplus(t, beta=2.0), lambda t: t.split(2, dim=1)[1],
+        lambda t: ag.outer(t[0], t[1]), lambda t: ag.masked_fill(t, t > 0.5, 0.0), lambda t: t.tril(),
+    ]:
+        check_gradients(fn, x, order=2)
+
+
+# ---------------------------------------------------------------- the checker itself
+class _WrongFirst(ag.autograd.Function):
+    """d(x^2)/dx with a wrong factor: 3x instead of 2x."""
+
+    @staticmethod
+    def forward(ctx, x):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[no-untyped-def]
+        (x,) = ctx.saved_tensors
+        return g * 3 * x
+
+
+class _DetachedBackward(ag.autograd.Function):
+    """x^3 with a first derivative that is right but not differentiable (detached)."""
+
+    @staticmethod
+    def forward(ctx, x):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[no-untyped-def]
+        (x,) = ctx.saved_tensors
+        return g * 3 * (x * x).detach()
+
+
+class _DriftingBackward(ag.autograd.Function):
+    """x^2 whose backward differs between the array path and the create_graph path."""
+
+    @staticmethod
+    def forward(ctx, x):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[no-untyped-def]
+        (x,) = ctx.saved_tensors
+        return g * 2 * x * (1.5 if ag.is_grad_enabled() else 1.0)
+
+
+def test_check_gradients_reports_function_input_index_and_values() -> None:
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(GradientCheckError) as info:
+        check_gradients(lambda a, b: _WrongFirst.apply(b) + a, np.zeros(2), x, name="wrong_square")
+    message = str(info.value)
+    assert "`wrong_square`" in message and "first derivative" in message
+    assert "input 1 (shape (2, 2))" in message and "at index (" in message
+    assert "numeric" in message and "analytic" in message
+    # the worst element is (1, 1): x = 4 gives numeric 8 v vs analytic 12 v
+    assert "at index (1, 1) (value 4.0)" in message
+
+
+def test_check_gradients_catches_a_wrong_second_derivative() -> None:
+    x = np.array([0.5, -1.0, 2.0])
+    check_gradients(_DetachedBackward.apply, x, order=1)
+    with pytest.raises(GradientCheckError, match="second derivative"):
+        check_gradients(_DetachedBackward.apply, x, order=2)
+
+
+def test_check_gradients_catches_array_and_graph_paths_disagreeing() -> None:
+    with pytest.raises(GradientCheckError, match="array path and the create_graph path disagree"):
+        check_gradients(_DriftingBackward.apply, np.array([1.0, 2.0]))
+
+
+def test_check_gradients_random_direction_check_sees_unchecked_elements() -> None:
+    # with max_elements=1 the elementwise check may miss the bad element; the direction check can't
+    x = np.linspace(1.0, 2.0, 9)
+
+    def wrong_in_one_place(t):  # type: ignore[no-untyped-def]
+        return t * t + ag.tensor(np.eye(9)[8]) * (_WrongFirst.apply(t) - t * t)
+
+    with pytest.raises(GradientCheckError):
+        check_gradients(wrong_in_one_place, x, max_elements=1, seed=3)
+
+
+def test_check_gradients_passes_constants_through_and_third_order() -> None:
+    index = np.array([2, 0])
+    assert check_gradients(lambda t, i: (t[i] ** 3).sum(), np.array([1.0, 2.0, 3.0]), index, order=3)
+    with pytest.raises(ValueError, match="no input to differentiate"):
+        check_gradients(lambda t: t, ag.tensor([1.0]))
