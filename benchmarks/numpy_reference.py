@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from benchmarks.workloads.common import Runner, tensor_norm
 
@@ -177,51 +176,66 @@ def mlp(cfg: dict[str, Any], data: dict[str, Any]) -> Runner:
 
 # ---------------------------------------------------------------------------------- cnn
 def _conv3x3_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """3x3 convolution, stride 1, padding 1, as one matmul over the im2col matrix.
+    """3x3 convolution, stride 1, padding 1, as one batched matmul over im2col columns.
 
-    cols[(n, i, j), (c, ki, kj)] = xpad[n, c, i + ki, j + kj];  out = cols W^T + b
+    cols[n, (c, ki, kj), (i, j)] = xpad[n, c, i + ki, j + kj];  out[n] = W cols[n] + b
+    The columns are filled with 9 slice copies (one per kernel offset), not per pixel.
     """
     n, c, h, wd = x.shape
-    xpad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    windows = sliding_window_view(xpad, (3, 3), axis=(2, 3))  # (n, c, h, w, 3, 3)
-    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * wd, c * 9)
-    out = cols @ w.reshape(w.shape[0], -1).T + b
-    return out.reshape(n, h, wd, -1).transpose(0, 3, 1, 2), cols
+    xpad = np.zeros((n, c, h + 2, wd + 2), dtype=x.dtype)
+    xpad[:, :, 1:-1, 1:-1] = x
+    cols = np.empty((n, c, 3, 3, h, wd), dtype=x.dtype)
+    for ki in range(3):
+        for kj in range(3):
+            cols[:, :, ki, kj] = xpad[:, :, ki:ki + h, kj:kj + wd]
+    cols = cols.reshape(n, c * 9, h * wd)
+    out = w.reshape(w.shape[0], -1) @ cols + b[:, None]
+    return out.reshape(n, -1, h, wd), cols
 
 
 def _conv3x3_backward(
     dout: np.ndarray, cols: np.ndarray, w: np.ndarray, need_dx: bool
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """dW = dout^T cols;  db = sum dout;  dcols = dout W, scattered back over the 9 offsets."""
+    """dW = sum_n dout[n] cols[n]^T;  db = sum dout;  dcols = W^T dout, added back at the 9 offsets."""
     n, o, h, wd = dout.shape
-    d2 = dout.transpose(0, 2, 3, 1).reshape(n * h * wd, o)
-    dw = (d2.T @ cols).reshape(w.shape)
-    db = d2.sum(axis=0)
+    d2 = dout.reshape(n, o, h * wd)
+    dw = (d2 @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
+    db = d2.sum(axis=(0, 2))
     if not need_dx:
         return None, dw, db
     c = w.shape[1]
-    dcols = (d2 @ w.reshape(o, -1)).reshape(n, h, wd, c, 3, 3)
+    dcols = (w.reshape(o, -1).T @ d2).reshape(n, c, 3, 3, h, wd)
     dxpad = np.zeros((n, c, h + 2, wd + 2), dtype=dout.dtype)
     for ki in range(3):
         for kj in range(3):
-            dxpad[:, :, ki:ki + h, kj:kj + wd] += dcols[:, :, :, :, ki, kj].transpose(0, 3, 1, 2)
+            dxpad[:, :, ki:ki + h, kj:kj + wd] += dcols[:, :, ki, kj]
     return dxpad[:, :, 1:-1, 1:-1], dw, db
 
 
-def _maxpool2_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2x2 max pooling; the winner of a tie is the first in row-major order, as in PyTorch."""
-    n, c, h, w = x.shape
-    windows = x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
-    idx = windows.argmax(axis=-1)[..., None]
-    return np.take_along_axis(windows, idx, axis=-1)[..., 0], idx
+def _maxpool2_forward(x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """2x2 max pooling over the four strided views of the window corners.
+
+    Returns the output and one mask per corner marking the window's winner; a tie goes to
+    the first corner in row-major order, as in PyTorch.
+    """
+    corners = [x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2], x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]]
+    out = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
+    taken = np.zeros(out.shape, dtype=bool)
+    masks = []
+    for corner in corners:
+        mask = (corner == out) & ~taken
+        taken |= mask
+        masks.append(mask)
+    return out, masks
 
 
-def _maxpool2_backward(dout: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """The gradient goes to the window's winner only."""
+def _maxpool2_backward(dout: np.ndarray, masks: list[np.ndarray]) -> np.ndarray:
+    """The gradient goes to each window's winner only."""
     n, c, h2, w2 = dout.shape
-    dwin = np.zeros((n, c, h2, w2, 4), dtype=dout.dtype)
-    np.put_along_axis(dwin, idx, dout[..., None], axis=-1)
-    return dwin.reshape(n, c, h2, w2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, 2 * h2, 2 * w2)
+    dx = np.empty((n, c, 2 * h2, 2 * w2), dtype=dout.dtype)
+    for (di, dj), mask in zip(((0, 0), (0, 1), (1, 0), (1, 1)), masks):
+        np.multiply(dout, mask, out=dx[:, :, di::2, dj::2])
+    return dx
 
 
 def cnn(cfg: dict[str, Any], data: dict[str, Any]) -> Runner:

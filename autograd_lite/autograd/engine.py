@@ -51,8 +51,10 @@ def _as_grad_array(tensor: Any, gradient: Any, create_graph: bool) -> Any:
 
 def _owned(g: Any) -> Any:
     """Let a leaf keep ``g`` as its ``.grad`` only if nothing else can see that array."""
-    # References: the caller's local, the leaf table entry, and getrefcount's own argument.
-    if type(g) is np.ndarray and g.base is None and g.flags.writeable and sys.getrefcount(g) <= 3:
+    # Unshared, it is referenced exactly 5 times: the leaf table entry, _run's loop variable,
+    # _accumulate's and this function's parameters, and getrefcount's own argument. A sixth
+    # reference means another leaf (or the caller) holds the same array: copy it then.
+    if type(g) is np.ndarray and g.base is None and g.flags.writeable and sys.getrefcount(g) <= 5:
         return g
     return np.array(g, copy=True)
 

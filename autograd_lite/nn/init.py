@@ -158,7 +158,9 @@ def ones_(tensor: Tensor) -> Tensor:
 def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity matrix (ones on the diagonal)."""
     if _check(tensor, "eye_").ndim != 2:
-        raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got shape {tuple(tensor.shape)}")
+        raise ValueError(
+            f"eye_: only tensors with 2 dimensions are supported, got shape {tuple(tensor.shape)}"
+        )
     return _write(tensor, np.eye(*tensor.shape))
 
 

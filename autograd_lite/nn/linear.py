@@ -49,7 +49,8 @@ class Linear(Module):
         super().__init__()
         if in_features < 0 or out_features < 0:
             raise ValueError(
-                f"Linear: in_features and out_features must be non-negative, got {in_features}, {out_features}"
+                "Linear: in_features and out_features must be non-negative, "
+                f"got {in_features}, {out_features}"
             )
         self.in_features = in_features
         self.out_features = out_features
@@ -74,7 +75,8 @@ class Linear(Module):
         return linear(input, params["weight"], params["bias"])  # type: ignore[arg-type]
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        has_bias = self.bias is not None
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={has_bias}"
 
 
 class Flatten(Module):

@@ -31,7 +31,9 @@ import graphviz
 import numpy as np
 
 from ..autograd.node import Node
-from ._format import DEFAULT_MAX_ELEMENTS, esc, fmt_array, fmt_norm, fmt_number, fmt_shape, op_title
+from ._format import (
+    DEFAULT_MAX_ELEMENTS, esc, fmt_array, fmt_attrs, fmt_norm, fmt_number, fmt_shape, op_title,
+)
 from ._names import Names
 from ._record import Recording
 
@@ -147,6 +149,19 @@ class OpBox:
     inputs: list[tuple[str, str]]
     module: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: the argument position of each entry of ``inputs``
+    positions: list[int] = field(default_factory=list)
+    #: every argument as shown: "·" for a tensor (an arrow), else the constant's value
+    args: list[str] = field(default_factory=list)
+
+    def call(self, tensor_names: list[str]) -> str:
+        """The op as a call with tensor names filled in: ``sum(t3, dim=1)``, ``mul(t2, 0.5)``."""
+        names = iter(tensor_names)
+        parts = [next(names, "?") if arg == "·" else arg for arg in self.args]
+        attrs = fmt_attrs(self.node.attrs)
+        if attrs:
+            parts.append(attrs)
+        return f"{getattr(self.node.prim, 'name', 'op')}({', '.join(parts)})"
 
 
 @dataclass
@@ -378,6 +393,7 @@ def build_graph(
         count = len(parents) if inputs is None else len(inputs)
         argnames = arg_names(prim, count)
         in_edges: list[tuple[str, str]] = []
+        positions: list[int] = []
         shown_args: list[str] = []
         for position in range(count):
             parent = parents[position] if position < len(parents) else None
@@ -393,6 +409,7 @@ def build_graph(
                 continue
             shown_args.append("·")
             in_edges.append((src, argnames[position]))
+            positions.append(position)
         title = op_title(prim, node.attrs)
         if any(a != "·" for a in shown_args) and inputs is not None:
             constants = ", ".join(shown_args)
@@ -401,7 +418,8 @@ def build_graph(
             else:
                 title = f"{title}({constants})"
         op_key = f"op{index}"
-        ops[op_key] = OpBox(op_key, index, title, node, key, in_edges, module=module)
+        ops[op_key] = OpBox(op_key, index, title, node, key, in_edges, module=module, positions=positions,
+                            args=shown_args)
         label_args = len(in_edges) > 1 and prim.name not in _COMMUTATIVE
         for src, argname in in_edges:
             edges.append((src, op_key, argname if label_args else ""))
@@ -487,6 +505,8 @@ def _row(caption: str, text: str, color: str | None = None) -> str:
 def tensor_label(box: TensorBox, show_data: bool, show_grad: bool, max_elements: int) -> str:
     """The HTML-like Graphviz label of a tensor box."""
     caption = KIND_CAPTIONS.get(box.kind, "")
+    if caption == box.name:
+        caption = ""
     head = f"<B>{esc(box.name)}</B>"
     if caption:
         head += f' <FONT POINT-SIZE="9" COLOR="#868e96">{esc(caption)}</FONT>'
