@@ -25,7 +25,7 @@ from .factories import (
 )
 from .functional import (
     abs, add, all, allclose, amax, amin, any, argmax, argmin, broadcast_to, cat, chunk, clamp,
-    clip, clone, concat, concatenate, cos, div, dot, eq, equal, exp, expand, flatten, gather, ge,
+    clip, clone, concat, concatenate, cos, div, dot, einsum, eq, equal, exp, expand, flatten, gather, ge,
     gt, is_floating_point, is_tensor, isfinite, isinf, isnan, le, log, log1p, log_softmax,
     logsumexp, lt, masked_fill, matmul, max, maximum, mean, min, minimum, mm, mul, ne, neg,
     numel, outer, permute, pow, prod, relu, reshape, rsqrt, sigmoid, sign, sin, softmax,

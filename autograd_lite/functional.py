@@ -17,7 +17,7 @@ from .ops.elementwise import (
     Abs, Add, Cast, Clamp, Clone, CopyFrom, Cos, Div, Exp, FillLike, Log, Maximum, Minimum,
     Mul, Neg, Pow, Relu, Sigmoid, Sign, Sin, Softplus, Sqrt, Sub, Tanh, Where,
 )
-from .ops.linalg import Matmul
+from .ops.linalg import Einsum, Matmul
 from .ops.primitive import apply, binary, unary
 from .ops.reduction import Amax, Amin, LogSoftmax, LogSumExp, Prod, Sum
 from .ops.shape import Cat, Expand, Gather, GetItem, IndexPut, Permute, Reshape, _is_basic
@@ -200,6 +200,48 @@ mm = matmul
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of two vectors, a composite of reshape and multiply."""
     return reshape(_t(input), (-1, 1)) * reshape(_t(vec2), (1, -1))
+
+
+def _explicit_einsum(equation: str, operands: Sequence[Tensor]) -> str:
+    """Rewrite ``equation`` with '...' expanded and an explicit '->' output."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(operands):
+        raise ValueError(f"einsum: equation {equation!r} has {len(terms)} operands but {len(operands)} were given")
+    used = set(equation) - {".", ",", "-", ">"}
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+    ellipsis_rank = 0
+    for term, x in zip(terms, operands):
+        if "..." in term:
+            ellipsis_rank = builtins.max(ellipsis_rank, x.ndim - (len(term) - 3))
+    fill = "".join(spare[:ellipsis_rank])
+    expanded = []
+    for term, x in zip(terms, operands):
+        if "..." in term:
+            rank = x.ndim - (len(term) - 3)
+            term = term.replace("...", fill[ellipsis_rank - rank:])
+        if len(term) != x.ndim:
+            raise ValueError(
+                f"einsum: term {term!r} names {len(term)} dims but its operand has shape {tuple(x.shape)}"
+            )
+        if len(set(term)) != len(term):
+            raise ValueError(f"einsum: repeated index within one operand ({term!r}) is not supported")
+        expanded.append(term)
+    if arrow:
+        output = output.replace("...", fill)
+    else:
+        counts = {c: "".join(expanded).count(c) for c in set("".join(expanded))}
+        output = fill + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in fill))
+    return ",".join(expanded) + "->" + output
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``; differentiable to any order."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = [_t(x) for x in operands]
+    return apply(Einsum, tuple(tensors), {"equation": _explicit_einsum(equation, tensors)})
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:

@@ -273,6 +273,17 @@ def _read_npz(f: Any, name: str) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     try:
         with loaded:
+            if HEADER_KEY not in loaded.files:
+                if any(k.endswith("data.pkl") for k in loaded.files):
+                    raise ValueError(
+                        f"ag.load: {name} looks like a PyTorch torch.save file (a zip holding a pickle), not "
+                        "an autograd_lite checkpoint; it was not loaded, since unpickling can run code. "
+                        "Export PyTorch weights with safetensors and use load_safetensors"
+                    )
+                raise ValueError(
+                    f"ag.load: {name} is a .npz/zip archive but not an autograd_lite checkpoint (it has no "
+                    f"{HEADER_KEY!r} entry; its members are {sorted(loaded.files)[:5]}); read it with np.load"
+                )
             for key in loaded.files:
                 try:
                     array = loaded[key]
@@ -283,6 +294,8 @@ def _read_npz(f: Any, name: str) -> dict[str, np.ndarray]:
                             "since unpickling can run arbitrary code. autograd_lite checkpoints never contain one"
                         ) from None
                     raise ValueError(f"ag.load: {name} is corrupted: array {key!r} can't be read ({e})") from None
+                if not isinstance(array, np.ndarray):
+                    raise ValueError(f"ag.load: {name} is corrupted: member {key!r} is not a .npy array")
                 if not array.flags.writeable:
                     array = array.copy()
                 arrays[key] = array
@@ -306,11 +319,6 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
         raise ValueError(f"ag.load: map_location={map_location!r} is not supported; autograd_lite runs on the CPU")
     name = _describe(f)
     arrays = _read_npz(f, name)
-    if HEADER_KEY not in arrays:
-        raise ValueError(
-            f"ag.load: {name} is a .npz archive but not an autograd_lite checkpoint (it has no "
-            f"{HEADER_KEY!r} entry; its arrays are {sorted(arrays)[:5]}); read it with np.load"
-        )
     raw = arrays.pop(HEADER_KEY)
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise ValueError(f"ag.load: {name} is corrupted: its structure entry is not a byte string")

@@ -186,6 +186,7 @@ def compare(report: dict[str, Any]) -> None:
     finals = {fw: e["results"][-1] for fw, e in entries.items() if e["status"] == "ok" and e["results"]}
     reference = "numpy" if "numpy" in finals else ("torch" if "torch" in finals else None)
     report["agreement_reference"] = reference
+    report["compared"] = [fw for fw in FRAMEWORKS if fw in finals]
     report["max_rel_diff"] = None
     report["agree"] = None
     if reference is None or len(finals) < 2:
@@ -274,9 +275,7 @@ def _figure(value: float | None) -> str:
         return f"{value:,.0f}"
     if value >= 100:
         return f"{value:.1f}"
-    if value >= 10:
-        return f"{value:.2f}"
-    return f"{value:.3f}"
+    return f"{value:.4g}"
 
 
 def _ratio(value: float | None) -> str:
@@ -327,6 +326,8 @@ def tables(reports: list[dict[str, Any]]) -> list[tuple[list[str], list[list[str
             if e["status"] == "ok" and e["results"]
         }
         agree = {True: "yes", False: "NO", None: "-"}[r["agree"]]
+        if r["agree"] is not None and len(r["compared"]) < len(r["frameworks"]):
+            agree += " (only " + " & ".join(r["compared"]) + ")"
         diff = "-" if r["max_rel_diff"] is None else f"{r['max_rel_diff']:.1e}"
         agree_rows.append([
             r["name"], *(f"{finals[fw]:.10g}" if fw in finals else "-" for fw in FRAMEWORKS),

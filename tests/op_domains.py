@@ -110,6 +110,12 @@ def distinct_values(draw: Any, shape: tuple, spacing: float = 0.25) -> np.ndarra
     return ((ranks - size / 2) * spacing + jitter).reshape(shape)
 
 
+def shape_broadcasting_to(draw: Any, target: tuple) -> tuple:
+    """A shape that broadcasts to ``target`` (some dims set to 1, some leading dims dropped)."""
+    kept = draw(st.integers(0, len(target)))
+    return tuple(n if draw(st.booleans()) else 1 for n in target[len(target) - kept:])
+
+
 def torch_dims(x: Any, axis: tuple | None) -> tuple:
     return tuple(range(x.ndim)) if axis is None else tuple(axis)
 
@@ -252,8 +258,12 @@ def _clamp(draw: Any) -> Case:
 def _where(draw: Any) -> Case:
     shape_c, shape_x, shape_y = draw(broadcastable_shapes(3, max_side=3)).input_shapes
     cond = draw(hnp.arrays(np.bool_, shape_c))
-    x = draw(arrays(shape_x) | floats())
-    y = draw(arrays(shape_y) | floats())
+    x, y = draw(arrays(shape_x)), draw(arrays(shape_y))
+    constant = draw(st.sampled_from(["none", "x", "y"]))  # where(mask, 0.0, t) is common
+    if constant == "x":
+        x = draw(floats())
+    elif constant == "y":
+        y = draw(floats())
     return Case((cond, x, y), {})
 
 
@@ -277,8 +287,7 @@ def _torch_copy_from(torch: Any, x: Any, src: Any) -> Any:
 @domain("copyfrom", torch=_torch_copy_from)
 def _copyfrom(draw: Any) -> Case:
     shape = draw(shapes(max_side=3))
-    src_shape = draw(hnp.broadcastable_shapes(shape, max_dims=len(shape)))
-    return Case((draw(arrays(shape)), draw(arrays(src_shape))), {})
+    return Case((draw(arrays(shape)), draw(arrays(shape_broadcasting_to(draw, shape)))), {})
 
 
 # ---------------------------------------------------------------- linear algebra
@@ -315,9 +324,7 @@ def _permute(draw: Any) -> Case:
 @domain("expand", torch=lambda torch, x, shape: x.expand(shape))
 def _expand(draw: Any) -> Case:
     target = draw(shapes(max_side=3))
-    kept = draw(st.integers(0, len(target)))
-    source = tuple(n if draw(st.booleans()) else 1 for n in target[len(target) - kept:])
-    return Case((draw(arrays(source)),), {"shape": tuple(target)})
+    return Case((draw(arrays(shape_broadcasting_to(draw, target))),), {"shape": tuple(target)})
 
 
 @domain("getitem", torch=lambda torch, x, index: x[torch_index(torch, index)])
@@ -352,7 +359,7 @@ def _indexput(draw: Any) -> Case:
     shape = draw(shapes(max_side=4))
     index = index_for(draw, shape, repeats=False)
     target = np.empty(shape)[index].shape
-    value_shape = draw(hnp.broadcastable_shapes(target, max_dims=len(target)))
+    value_shape = shape_broadcasting_to(draw, target)
     return Case((draw(arrays(shape)), draw(arrays(value_shape))), {"index": index})
 
 
@@ -446,3 +453,20 @@ def _logsumexp(draw: Any) -> Case:
 def _logsoftmax(draw: Any) -> Case:
     shape = draw(shapes(min_dims=1))
     return Case((draw(arrays(shape)),), {"axis": draw(st.integers(0, len(shape) - 1))})
+
+
+# ---------------------------------------------------------------- special (ops/special.py)
+@domain("erf", torch=lambda torch, x: torch.erf(x))
+def _erf(draw: Any) -> Case:
+    return Case((draw(arrays(shapes(), min_value=-4.0, max_value=4.0)),), {})
+
+
+@domain(
+    "binarycrossentropy",
+    torch=lambda torch, x, t: torch.nn.functional.binary_cross_entropy(x, t, reduction="none"),
+)
+def _binarycrossentropy(draw: Any) -> Case:
+    shape = draw(shapes())
+    x = draw(arrays(shape, min_value=0.05, max_value=0.95))
+    t = draw(arrays(shape, min_value=0.0, max_value=1.0))
+    return Case((x, t), {})

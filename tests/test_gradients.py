@@ -160,14 +160,20 @@ class _DriftingBackward(ag.autograd.Function):
 
 def test_check_gradients_reports_function_input_index_and_values() -> None:
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    only_11 = ag.tensor([[0.0, 0.0], [0.0, 1.0]], dtype=ag.float64)
+
+    def wrong_at_11(a, b):  # type: ignore[no-untyped-def]
+        # b*b everywhere, but its gradient is wrong (3b instead of 2b) at element (1, 1) only
+        return a + b * b + only_11 * (_WrongFirst.apply(b) - b * b)
+
     with pytest.raises(GradientCheckError) as info:
-        check_gradients(lambda a, b: _WrongFirst.apply(b) + a, np.zeros(2), x, name="wrong_square")
+        check_gradients(wrong_at_11, np.zeros(2), x, name="wrong_square")
     message = str(info.value)
-    assert "`wrong_square`" in message and "first derivative" in message
-    assert "input 1 (shape (2, 2))" in message and "at index (" in message
-    assert "numeric" in message and "analytic" in message
-    # the worst element is (1, 1): x = 4 gives numeric 8 v vs analytic 12 v
-    assert "at index (1, 1) (value 4.0)" in message
+    assert "first derivative of `wrong_square`" in message
+    assert "d/d input 1 (shape (2, 2)) at index (1, 1) (value 4.0)" in message
+    assert "1 of 4 checked elements differ" in message
+    numeric, analytic = (float(part.split()[0].rstrip(";")) for part in message.split("numeric ")[1].split(" vs analytic "))
+    assert analytic == pytest.approx(1.5 * numeric, rel=1e-6)  # 3b v against 2b v
 
 
 def test_check_gradients_catches_a_wrong_second_derivative() -> None:

@@ -401,27 +401,28 @@ def max_index(x: Any, out: Any, kernel_size: Pair, stride: Pair, dilation: Pair,
     (kh, kw), (dh, dw) = kernel_size, dilation
     h, w = x.shape[2:]
     windows = unfold_view(x, kernel_size, stride, dilation, padding, _lowest(x.dtype))
+    probe = windows
+    if x.dtype.kind == "f" and any(padding[0] + padding[1]):
+        # NaN padding never equals the max, so (as in PyTorch) padding is never picked
+        probe = unfold_view(x, kernel_size, stride, dilation, padding, np.nan)
     count = kh * kw
     small = np.uint8 if count < 256 else np.int64
     score = np.zeros(out.shape, dtype=small)
     for k in range(count):
-        hit = windows[:, :, k // kw, k % kw] == out
+        hit = probe[:, :, k // kw, k % kw] == out
         np.maximum(score, np.multiply(hit, count - k, dtype=small), out=score)
     if out.dtype.kind == "f" and not score.all():  # score 0: a NaN window (NaN != NaN)
         nan = np.isnan(out)
         last = np.zeros(out.shape, dtype=small)
         for k in range(count):  # a NaN window picks its last NaN offset
-            np.maximum(last, np.multiply(np.isnan(windows[:, :, k // kw, k % kw]), count - k, dtype=small),
-                       out=last, where=nan)
+            is_nan = np.isnan(windows[:, :, k // kw, k % kw])
+            np.copyto(last, np.asarray(count - k, dtype=small), where=is_nan & nan)
         score = np.where(nan, last, score)
     # shift[score] = flat offset of kernel offset k = count - score inside its window
     k = count - np.arange(count + 1)
     shift = (k // kw) * dh * w + (k % kw) * dw
     index = np.take(shift, score)
     index += _window_origins(x.shape, out.shape[2:], stride, padding)
-    if padding[0][0] or padding[1][0] or padding[0][1] or padding[1][1]:
-        # only a window of -inf values can pick padding; keep its index inside its image
-        plane = index - index % (h * w) if False else None  # noqa: F841
     return index
 
 

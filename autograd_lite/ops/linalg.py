@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .primitive import Primitive
+from .shape import _PerInput
 
 
 def _matmul_grad_x(g, out, x, y):  # type: ignore[no-untyped-def]
@@ -35,3 +36,32 @@ class Matmul(Primitive):
 
     forward = staticmethod(np.matmul)
     vjps = (_matmul_grad_x, _matmul_grad_y)
+
+
+def _einsum_vjp(position: int):  # type: ignore[no-untyped-def]
+    def vjp(g, out, *operands, equation):  # type: ignore[no-untyped-def]
+        inputs, output = equation.split("->")
+        subscripts = inputs.split(",")
+        target = subscripts[position]
+        terms = [output] + [s for i, s in enumerate(subscripts) if i != position]
+        args = [g] + [x for i, x in enumerate(operands) if i != position]
+        # Indices that only this operand carries were summed away: they come back as ones.
+        for axis, letter in enumerate(target):
+            if not any(letter in term for term in terms):
+                terms.append(letter)
+                args.append(np.ones(operands[position].shape[axis]))
+        return Einsum.call(*args, equation=",".join(terms) + "->" + target)
+
+    return vjp
+
+
+class Einsum(Primitive):
+    """out = einsum(equation, *operands)   (explicit form "ij,jk->ik", no repeated index in an operand)
+
+    grad_operand_k = einsum of grad_out with the other operands, producing operand k's indices
+    (indices summed only inside operand k are restored by an einsum with a ones vector)
+    """
+
+    forward = staticmethod(lambda *operands, equation: np.einsum(equation, *operands))
+    vjps = _PerInput(_einsum_vjp)  # type: ignore[assignment]
+

@@ -152,7 +152,7 @@ class _PerInput:
 def _cat_vjp(position: int) -> Any:
     def vjp(g, out, *xs, axis):  # type: ignore[no-untyped-def]
         start = sum(x.shape[axis] for x in xs[:position])
-        index = [slice(None)] * len(out.shape)
+        index = [slice(None)] * len(xs[position].shape)  # out is not saved (saves_out is False)
         index[axis] = slice(start, start + xs[position].shape[axis])
         return GetItem.call(g, index=tuple(index))
 
