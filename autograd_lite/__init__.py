@@ -33,9 +33,10 @@ from .functional import (
     tril, triu, true_divide, unbind, unflatten, unsqueeze, var, where,
 )
 from .random import Generator, initial_seed, manual_seed, seed
-from . import autograd, nn, optim  # noqa: E402
-from .serialization import load, save  # noqa: E402
+from . import autograd, nn, optim, utils  # noqa: E402
+from .serialization import load, load_safetensors, save, save_safetensors  # noqa: E402
 
+from . import utils  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 
 _engine._late_imports()
@@ -48,3 +49,12 @@ half = float16
 long = int64
 int = int32  # noqa: A001
 short = int16
+
+
+def __getattr__(name: str) -> object:
+    """Load the heavier optional parts (graph drawing, test strategies) on first use."""
+    if name in ("viz", "testing"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'autograd_lite' has no attribute {name!r}")

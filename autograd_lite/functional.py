@@ -36,6 +36,17 @@ def _keep(keepdim: bool | None, keepdims: bool | None) -> bool:
     return bool(keepdims) if keepdims is not None else bool(keepdim)
 
 
+def _reduce_axes(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """A reduction's dims, normalized and distinct; None (all) for a 0-d tensor, as PyTorch allows dim 0/-1."""
+    axes = _normalize_dims(dim, ndim, op)
+    if axes is None or ndim == 0:
+        return None
+    if len(set(axes)) != len(axes):
+        repeated = next(a for a in axes if axes.count(a) > 1)
+        raise RuntimeError(f"{op}: dim {repeated} appears multiple times in the list of dims {dim}")
+    return axes
+
+
 # ---------------------------------------------------------------- arithmetic
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """input + alpha * other, broadcasting as NumPy does."""
@@ -259,7 +270,7 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
     input = _t(input)
     if dtype is not None:
         input = input.to(dtype)
-    axes = _normalize_dims(_dims(dim, axis), input.ndim, "sum")
+    axes = _reduce_axes(_dims(dim, axis), input.ndim, "sum")
     return unary(Sum, input, {"axis": axes, "keepdims": _keep(keepdim, keepdims)})
 
 
@@ -273,7 +284,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
         raise RuntimeError(
             f"mean: could not infer output dtype; input dtype must be floating point, got {input.dtype}"
         )
-    axes = _normalize_dims(_dims(dim, axis), input.ndim, "mean")
+    axes = _reduce_axes(_dims(dim, axis), input.ndim, "mean")
     count = input.numel() if axes is None else int(np.prod([input.shape[a] for a in axes]))
     return sum(input, axes, _keep(keepdim, keepdims)) * (1.0 / count if count else float("nan"))
 
@@ -284,12 +295,13 @@ def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
     input = _t(input)
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    axes = _normalize_dims(_dims(dim, axis), input.ndim, "var")
+    axes = _reduce_axes(_dims(dim, axis), input.ndim, "var")
     count = input.numel() if axes is None else int(np.prod([input.shape[a] for a in axes]))
     centered = input - mean(input, axes, keepdim=True)
     denominator = builtins.max(count - correction, 0)
-    scale = 1.0 / denominator if denominator else float("inf")
-    return sum(centered * centered, axes, _keep(keepdim, keepdims)) * scale
+    squares = sum(centered * centered, axes, _keep(keepdim, keepdims))
+    # no correction-sized sample: x / 0 gives inf or nan (0 / 0) quietly, as in PyTorch
+    return squares * (1.0 / denominator) if denominator else squares / 0.0
 
 
 def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -301,14 +313,14 @@ def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
 def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Tensor:
     input = _t(input)
-    axes = _normalize_dims(_dims(dim, axis), input.ndim, "prod")
+    axes = _reduce_axes(_dims(dim, axis), input.ndim, "prod")
     return unary(Prod, input, {"axis": axes, "keepdims": _keep(keepdim, keepdims)})
 
 
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Tensor:
     input = _t(input)
-    axes = _normalize_dims(_dims(dim, axis), input.ndim, "amax")
+    axes = _reduce_axes(_dims(dim, axis), input.ndim, "amax")
     _check_nonempty(input, axes, "amax")
     return unary(Amax, input, {"axis": axes, "keepdims": _keep(keepdim, keepdims)})
 
@@ -316,7 +328,7 @@ def amax(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = N
 def amin(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Tensor:
     input = _t(input)
-    axes = _normalize_dims(_dims(dim, axis), input.ndim, "amin")
+    axes = _reduce_axes(_dims(dim, axis), input.ndim, "amin")
     _check_nonempty(input, axes, "amin")
     return unary(Amin, input, {"axis": axes, "keepdims": _keep(keepdim, keepdims)})
 
@@ -372,6 +384,8 @@ def argmax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmax(input._data)).astype(int64))
     (axis,) = _normalize_dims(dim, input.ndim, "argmax")  # type: ignore[misc]
+    if input.ndim == 0:
+        return Tensor._wrap(np.asarray(0, dtype=int64))
     return Tensor._wrap(np.argmax(input._data, axis=axis, keepdims=keepdim).astype(int64))
 
 
@@ -380,13 +394,15 @@ def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmin(input._data)).astype(int64))
     (axis,) = _normalize_dims(dim, input.ndim, "argmin")  # type: ignore[misc]
+    if input.ndim == 0:
+        return Tensor._wrap(np.asarray(0, dtype=int64))
     return Tensor._wrap(np.argmin(input._data, axis=axis, keepdims=keepdim).astype(int64))
 
 
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``, stable for any magnitude (a fused primitive)."""
     input = _t(input)
-    axes = _normalize_dims(dim, input.ndim, "logsumexp")
+    axes = _reduce_axes(dim, input.ndim, "logsumexp")
     return unary(LogSumExp, input, {"axis": axes, "keepdims": keepdim})
 
 
@@ -394,7 +410,7 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """x - logsumexp(x, dim), a fused primitive that never overflows."""
     input = _t(input) if dtype is None else _t(input).to(dtype)
     (axis,) = _normalize_dims(dim, input.ndim, "log_softmax")  # type: ignore[misc]
-    return unary(LogSoftmax, input, {"axis": axis})
+    return unary(LogSoftmax, input, {"axis": axis if input.ndim else None})
 
 
 def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
@@ -404,13 +420,13 @@ def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     input = _t(input)
-    axes = _normalize_dims(dim, input.ndim, "any")
+    axes = _reduce_axes(dim, input.ndim, "any")
     return Tensor._wrap(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
 
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     input = _t(input)
-    axes = _normalize_dims(dim, input.ndim, "all")
+    axes = _reduce_axes(dim, input.ndim, "all")
     return Tensor._wrap(np.asarray(np.all(input._data, axis=axes, keepdims=keepdim)))
 
 
@@ -682,6 +698,21 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
         raise RuntimeError(
             f"gather: index has {index_array.ndim} dims but input has {input.ndim}; they must match"
         )
+    shape = input.shape
+    if builtins.any(n > shape[d] for d, n in enumerate(index_array.shape) if d != axis):
+        raise RuntimeError(
+            f"gather: index of shape {tuple(index_array.shape)} is larger than the input of shape "
+            f"{tuple(shape)} in a dimension other than {axis}"
+        )
+    if index_array.size and not (-shape[axis] <= index_array.min() and index_array.max() < shape[axis]):
+        raise IndexError(
+            f"gather: index values must be in [{-shape[axis]}, {shape[axis] - 1}] for dim {axis} of size "
+            f"{shape[axis]}, got values from {index_array.min()} to {index_array.max()}"
+        )
+    if builtins.any(n < shape[d] for d, n in enumerate(index_array.shape) if d != axis):
+        # PyTorch gathers from the leading part of the other dims when the index is smaller there
+        input = getitem(input, tuple(slice(0, n) if d != axis else slice(None)
+                                     for d, n in enumerate(index_array.shape)))
     return apply(Gather, (input,), {"index": index_array, "axis": axis})
 
 

@@ -95,7 +95,7 @@ class _Encoder:
             tag = "odict" if isinstance(obj, OrderedDict) else "dict"
             items = []
             for k, v in obj.items():
-                if not (k is None or isinstance(k, (bool, int, float, str, tuple))):
+                if not (k is None or isinstance(k, (bool, int, float, str, tuple, np.generic))):
                     raise TypeError(
                         f"ag.save: the dict at {where} has a key of type {type(k).__name__}; keys must "
                         "be strings, numbers, bools, None or tuples of those"
@@ -166,7 +166,8 @@ def save(obj: Any, f: PathLike | IO[bytes]) -> None:
     encoder = _Encoder()
     root = encoder.encode(obj, "obj")
     header = json.dumps(
-        {"format": FORMAT_NAME, "version": FORMAT_VERSION, "root": root}, allow_nan=False, separators=(",", ":")
+        {"format": FORMAT_NAME, "version": FORMAT_VERSION, "root": root},
+        allow_nan=False, separators=(",", ":"),
     )
     arrays = dict(encoder.arrays)
     arrays[HEADER_KEY] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
@@ -290,10 +291,13 @@ def _read_npz(f: Any, name: str) -> dict[str, np.ndarray]:
                 except ValueError as e:
                     if "allow_pickle" in str(e) or "pickle" in str(e):
                         raise ValueError(
-                            f"ag.load: {name} contains a pickled object array ({key!r}); refusing to load it, "
-                            "since unpickling can run arbitrary code. autograd_lite checkpoints never contain one"
+                            f"ag.load: {name} contains a pickled object array ({key!r}); refusing to "
+                            "load it, since unpickling can run arbitrary code. autograd_lite checkpoints "
+                            "never contain one"
                         ) from None
-                    raise ValueError(f"ag.load: {name} is corrupted: array {key!r} can't be read ({e})") from None
+                    raise ValueError(
+                        f"ag.load: {name} is corrupted: array {key!r} can't be read ({e})"
+                    ) from None
                 if not isinstance(array, np.ndarray):
                     raise ValueError(f"ag.load: {name} is corrupted: member {key!r} is not a .npy array")
                 if not array.flags.writeable:
@@ -316,7 +320,9 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
     naming the file and what is wrong.
     """
     if map_location not in (None, "cpu"):
-        raise ValueError(f"ag.load: map_location={map_location!r} is not supported; autograd_lite runs on the CPU")
+        raise ValueError(
+            f"ag.load: map_location={map_location!r} is not supported; autograd_lite runs on the CPU"
+        )
     name = _describe(f)
     arrays = _read_npz(f, name)
     raw = arrays.pop(HEADER_KEY)
@@ -325,9 +331,13 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise ValueError(f"ag.load: {name} is corrupted: its structure description is not valid JSON ({e})") from None
+        raise ValueError(
+            f"ag.load: {name} is corrupted: its structure description is not valid JSON ({e})"
+        ) from None
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME or "root" not in header:
-        raise ValueError(f"ag.load: {name} is corrupted: its structure description has no autograd_lite header")
+        raise ValueError(
+            f"ag.load: {name} is corrupted: its structure description has no autograd_lite header"
+        )
     version = header.get("version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ValueError(
@@ -352,7 +362,9 @@ def _safetensors_numpy() -> Any:
     return st_numpy
 
 
-def save_safetensors(state_dict: Mapping[str, Any], path: PathLike, metadata: dict[str, str] | None = None) -> None:
+def save_safetensors(
+    state_dict: Mapping[str, Any], path: PathLike, metadata: dict[str, str] | None = None
+) -> None:
     """Write a flat ``{name: tensor}`` dict (a model's ``state_dict()``) as ``.safetensors``.
 
     The file loads in PyTorch with ``safetensors.torch.load_file(path)`` and the result
@@ -361,7 +373,9 @@ def save_safetensors(state_dict: Mapping[str, Any], path: PathLike, metadata: di
     """
     st_numpy = _safetensors_numpy()
     if not isinstance(state_dict, Mapping):
-        raise TypeError(f"save_safetensors: expected a dict of name -> tensor, got {type(state_dict).__name__}")
+        raise TypeError(
+            f"save_safetensors: expected a dict of name -> tensor, got {type(state_dict).__name__}"
+        )
     arrays: dict[str, np.ndarray] = {}
     for key, value in state_dict.items():
         if not isinstance(key, str):
@@ -376,9 +390,13 @@ def save_safetensors(state_dict: Mapping[str, Any], path: PathLike, metadata: di
                 "(use ag.save for nested or non-tensor state)"
             )
         if array.dtype.kind not in "biuf":
-            raise TypeError(f"save_safetensors: {key!r} has dtype {array.dtype}, which safetensors can't store")
+            raise TypeError(
+                f"save_safetensors: {key!r} has dtype {array.dtype}, which safetensors can't store"
+            )
         arrays[key] = np.ascontiguousarray(array)
-    if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+    if metadata is not None and not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
         raise TypeError("save_safetensors: metadata must map strings to strings")
 
     def write(fileobj: IO[bytes]) -> None:
@@ -404,4 +422,4 @@ def load_safetensors(path: PathLike) -> dict[str, Tensor]:
         arrays = st_numpy.load(data)
     except Exception as e:  # safetensors raises its own SafetensorError (and TypeError for bf16)
         raise ValueError(f"load_safetensors: {name} is not a valid .safetensors file: {e}") from None
-    return {k: Tensor._wrap(np.array(v, copy=True) if not v.flags.writeable else v) for k, v in arrays.items()}
+    return {k: Tensor._wrap(v if v.flags.writeable else v.copy()) for k, v in arrays.items()}

@@ -233,7 +233,7 @@ def _maxpool2_backward(dout: np.ndarray, masks: list[np.ndarray]) -> np.ndarray:
     """The gradient goes to each window's winner only."""
     n, c, h2, w2 = dout.shape
     dx = np.empty((n, c, 2 * h2, 2 * w2), dtype=dout.dtype)
-    for (di, dj), mask in zip(((0, 0), (0, 1), (1, 0), (1, 1)), masks):
+    for (di, dj), mask in zip(((0, 0), (0, 1), (1, 0), (1, 1)), masks, strict=True):
         np.multiply(dout, mask, out=dx[:, :, di::2, dj::2])
     return dx
 

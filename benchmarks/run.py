@@ -38,7 +38,10 @@ from benchmarks.workloads import NAMES, Workload, get  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("autograd_lite", "torch", "numpy")
-LABELS = {"autograd_lite": "autograd_lite", "torch": "PyTorch eager", "numpy": "NumPy (by hand)"}
+#: environment variables that change BLAS kernels or thread counts, reported with the results
+ENV_VARS = (
+    "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+)
 #: seconds a worker may take to answer one request before it is killed
 WORKER_TIMEOUT = 1800.0
 
@@ -92,7 +95,8 @@ class Worker:
             stdin.flush()
         except BrokenPipeError as exc:
             code = self.process.wait()
-            raise WorkerError(f"the worker process died (exit status {code}):\n{self._stderr_tail()}") from exc
+            message = f"the worker process died (exit status {code}):\n{self._stderr_tail()}"
+            raise WorkerError(message) from exc
         return self.receive()
 
     def close(self) -> None:
@@ -192,7 +196,7 @@ def compare(report: dict[str, Any]) -> None:
     if reference is None or len(finals) < 2:
         return
     worst = 0.0
-    for fw, result in finals.items():
+    for result in finals.values():
         for key, expected in finals[reference].items():
             got = result.get(key)
             if got is None:
@@ -212,9 +216,7 @@ def machine_info() -> dict[str, Any]:
     info: dict[str, Any] = {
         "cpu": _cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
         "numpy": np.__version__, "torch": _torch_version(),
-        "env": {k: os.environ.get(k) for k in (
-            "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-        )},
+        "env": {k: os.environ.get(k) for k in ENV_VARS},
     }
     try:
         from threadpoolctl import threadpool_info
@@ -263,7 +265,8 @@ def describe_machine(info: dict[str, Any]) -> list[str]:
         f"NumPy BLAS: {blas}",
     ]
     set_vars = {k: v for k, v in info["env"].items() if v is not None}
-    lines.append("Environment: " + (", ".join(f"{k}={v}" for k, v in set_vars.items()) or "no BLAS/thread variables set"))
+    shown = ", ".join(f"{k}={v}" for k, v in set_vars.items()) or "no BLAS/thread variables set"
+    lines.append("Environment: " + shown)
     return lines
 
 
@@ -338,8 +341,8 @@ def tables(reports: list[dict[str, Any]]) -> list[tuple[list[str], list[list[str
           "target", "met"], time_rows),
         (["workload", "autograd_lite peak MB (import)", "PyTorch peak MB (import)", "NumPy peak MB (import)",
           "ag RSS drift MB", "torch RSS drift MB"], mem_rows),
-        (["workload", "final loss ag", "final loss torch", "final loss NumPy", "max rel diff", "rtol", "agree"],
-         agree_rows),
+        (["workload", "final loss ag", "final loss torch", "final loss NumPy", "max rel diff", "rtol",
+          "agree"], agree_rows),
     ]
 
 
@@ -353,9 +356,9 @@ TABLE_NOTES = (
 
 def format_text(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
     return "\n".join(lines)
 
 
@@ -387,7 +390,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated frameworks to run (default: all three)")
     parser.add_argument("--reps", type=int, default=None,
                         help="timed runs per framework (default: the workload's own, 1 with --quick)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 1, 0 with --quick)")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="untimed runs first (default 1, 0 with --quick)")
     parser.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement as JSON")
     return parser.parse_args(argv)
@@ -417,8 +421,8 @@ def main(argv: list[str] | None = None) -> int:
               "pip install -e '.[torch]' (torch==2.13.0) to compare against it.")
     elif info["torch"] is not None and "torch" in frameworks and not info["torch"].startswith("2.13.0"):
         print(f"note: PyTorch {info['torch']} is installed; the targets were set against torch==2.13.0")
-    print(f"Running {', '.join(names)} for {', '.join(frameworks)} ({'quick' if args.quick else 'full'} mode)",
-          flush=True)
+    mode = "quick" if args.quick else "full"
+    print(f"Running {', '.join(names)} for {', '.join(frameworks)} ({mode} mode)", flush=True)
 
     reports = []
     for name in names:
@@ -443,9 +447,9 @@ def main(argv: list[str] | None = None) -> int:
             if entry["status"] != "ok":
                 failures.append(f"{r['name']} / {fw}: {entry['error']}")
         if r["agree"] is False:
-            failures.append(f"{r['name']}: the final numbers disagree (max rel diff {r['max_rel_diff']:.2e} > "
-                            f"rtol {r['rtol']:.0e}): " + json.dumps(
-                                {fw: e["results"][-1] for fw, e in r["frameworks"].items() if e["results"]}))
+            finals = {fw: e["results"][-1] for fw, e in r["frameworks"].items() if e["results"]}
+            failures.append(f"{r['name']}: the final numbers disagree (max rel diff "
+                            f"{r['max_rel_diff']:.2e} > rtol {r['rtol']:.0e}): {json.dumps(finals)}")
     agreeing = [r["name"] for r in reports if r["agree"]]
     print(f"\nFinal losses agree across frameworks for: {', '.join(agreeing) or 'none'}")
 

@@ -150,14 +150,14 @@ def index_for(draw: Any, shape: tuple, repeats: bool = True) -> Any:
         return draw(st.sampled_from([(), Ellipsis, None, (None, Ellipsis)]))
     kind = draw(st.sampled_from(["basic", "int_array", "mixed", "mask"]))
     if kind == "basic":
+        k = draw(st.integers(1, ndim))
+        ellipsis = k < ndim and draw(st.booleans())  # (..., parts) indexes the last k dims
         parts: list = []
-        for n in shape[: draw(st.integers(1, ndim))]:
+        for n in shape[ndim - k:] if ellipsis else shape[:k]:
             parts.append(draw(st.integers(-n, n - 1)) if draw(st.booleans()) else slice_for(draw, n))
         if draw(st.booleans()):
             parts.insert(draw(st.integers(0, len(parts))), None)
-        if len(parts) < ndim and draw(st.booleans()):
-            parts.insert(0, Ellipsis)
-        return tuple(parts)
+        return (Ellipsis, *parts) if ellipsis else tuple(parts)
     if kind == "mask":
         k = draw(st.integers(1, ndim))
         mask = draw(hnp.arrays(np.bool_, shape[:k]))
@@ -295,6 +295,21 @@ def _copyfrom(draw: Any) -> Case:
 def _matmul(draw: Any) -> Case:
     shape_x, shape_y = draw(matmul_shapes()).input_shapes
     return Case((draw(arrays(shape_x)), draw(arrays(shape_y))), {})
+
+
+@domain("einsum", torch=lambda torch, *xs, equation: torch.einsum(equation, *xs))
+def _einsum(draw: Any) -> Case:
+    # explicit equations with 1-3 operands; no letter repeats inside one operand
+    sizes = dict(zip("ijkl", draw(st.lists(st.integers(1, 3), min_size=4, max_size=4))))
+    letters = list(sizes)
+    terms = [
+        "".join(draw(st.permutations(letters))[: draw(st.integers(0, 3))])
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+    used = sorted(set("".join(terms)))
+    output = "".join(draw(st.permutations(used))[: draw(st.integers(0, len(used)))])
+    xs = tuple(draw(arrays(tuple(sizes[c] for c in term))) for term in terms)
+    return Case(xs, {"equation": ",".join(terms) + "->" + output})
 
 
 # ---------------------------------------------------------------- shapes and indexing
@@ -470,3 +485,207 @@ def _binarycrossentropy(draw: Any) -> Case:
     x = draw(arrays(shape, min_value=0.05, max_value=0.95))
     t = draw(arrays(shape, min_value=0.0, max_value=1.0))
     return Case((x, t), {})
+
+
+# ---------------------------------------------------------------- convolution and pooling (ops/conv.py)
+def window_geometry(draw: Any, dilate: bool = True, max_pad: int | None = None) -> dict:
+    """A tiny (N, C, H, W) image shape and a kernel/stride/dilation/padding that fit it."""
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilate else (1, 1)
+    pads = []
+    for k, d in zip(kernel, dilation, strict=True):
+        limit = (d * (k - 1) + 1) // 2 if max_pad is None else max_pad
+        pads.append((draw(st.integers(0, limit)), draw(st.integers(0, limit))))
+    span = [d * (k - 1) + 1 - p[0] - p[1] for k, d, p in zip(kernel, dilation, pads, strict=True)]
+    image = (draw(st.integers(1, 2)), draw(st.integers(1, 2)),
+             max(1, span[0]) + draw(st.integers(0, 2)), max(1, span[1]) + draw(st.integers(0, 2)))
+    return {"shape": image, "kernel_size": kernel, "stride": stride, "dilation": dilation,
+            "padding": (pads[0], pads[1])}
+
+
+def _torch_pad(torch: Any, x: Any, padding: tuple, value: float = 0.0) -> Any:
+    (top, bottom), (left, right) = padding
+    return torch.nn.functional.pad(x, (left, right, top, bottom), value=value)
+
+
+def _torch_unfold(torch: Any, x: Any, kernel_size: tuple, stride: tuple, dilation: tuple, padding: tuple,
+                  pad_value: float = 0.0) -> Any:
+    padded = _torch_pad(torch, x, padding, pad_value)
+    cols = torch.nn.functional.unfold(padded, kernel_size, dilation=dilation, stride=stride)
+    n, c, h, w = x.shape
+    (top, bottom), (left, right) = padding
+    oh = (h + top + bottom - dilation[0] * (kernel_size[0] - 1) - 1) // stride[0] + 1
+    ow = (w + left + right - dilation[1] * (kernel_size[1] - 1) - 1) // stride[1] + 1
+    return cols.reshape(n, c, kernel_size[0], kernel_size[1], oh, ow)
+
+
+def _torch_adjoint(forward: Callable[..., Any]) -> Callable[..., Any]:
+    """The torch reference of a VJP primitive: torch's own gradient of ``forward``, differentiable."""
+    def reference(torch: Any, g: Any, shape: tuple, **attrs: Any) -> Any:
+        x = torch.zeros(shape, dtype=g.dtype, requires_grad=True)
+        (result,) = torch.autograd.grad(forward(torch, x, **attrs), x, g, create_graph=True)
+        return result
+    return reference
+
+
+@domain("unfold", torch=_torch_unfold)
+def _unfold(draw: Any) -> Case:
+    geometry = window_geometry(draw, max_pad=2)
+    return Case((draw(arrays(geometry.pop("shape"))),), geometry)
+
+
+@domain("fold", torch=lambda torch, cols, output_size, **attrs: _torch_adjoint(_torch_unfold)(
+    torch, cols, (cols.shape[0], cols.shape[1]) + tuple(output_size), **attrs))
+def _fold(draw: Any) -> Case:
+    geometry = window_geometry(draw, max_pad=2)
+    shape = geometry.pop("shape")
+    return Case((draw(arrays(_unfold_shape(shape, geometry))),), {"output_size": shape[2:], **geometry})
+
+
+def _unfold_shape(shape: tuple, geometry: dict) -> tuple:
+    from autograd_lite.ops.conv import unfold_view
+
+    return unfold_view(np.empty(shape), geometry["kernel_size"], geometry["stride"], geometry["dilation"],
+                       geometry["padding"]).shape
+
+
+def _torch_im2col(torch: Any, x: Any, kernel_size: tuple, stride: tuple, dilation: tuple, padding: tuple,
+                  groups: int) -> Any:
+    """Im2col's documented layout built from torch ops: flat shifts for stride 1, else F.unfold."""
+    n, c, h, w = x.shape
+    kh, kw = kernel_size
+    if tuple(stride) != (1, 1):
+        cols = _torch_unfold(torch, x, kernel_size, stride, dilation, padding)
+        return cols.reshape(n, groups, -1, cols.shape[4] * cols.shape[5])
+    padded = _torch_pad(torch, x, padding)
+    hp, wp = padded.shape[2:]
+    oh = hp - dilation[0] * (kh - 1)
+    flat = torch.nn.functional.pad(padded.reshape(n, c, hp * wp), (0, (kw - 1) * dilation[1]))
+    starts = [i * dilation[0] * wp + j * dilation[1] for i in range(kh) for j in range(kw)]
+    runs = [flat[:, :, start:start + oh * wp] for start in starts]
+    return torch.stack(runs, 2).reshape(n, groups, (c // groups) * kh * kw, oh * wp)
+
+
+def _im2col_geometry(draw: Any) -> dict:
+    geometry = window_geometry(draw, max_pad=2)
+    groups = draw(st.integers(1, 2))
+    n, c, h, w = geometry["shape"]
+    geometry["shape"] = (n, c * groups, h, w)
+    geometry["groups"] = groups
+    return geometry
+
+
+@domain("im2col", torch=_torch_im2col)
+def _im2col(draw: Any) -> Case:
+    geometry = _im2col_geometry(draw)
+    return Case((draw(arrays(geometry.pop("shape"))),), geometry)
+
+
+def _torch_col2im(torch: Any, cols: Any, input_size: tuple, **attrs: Any) -> Any:
+    kh, kw = attrs["kernel_size"]
+    shape = (cols.shape[0], cols.shape[1] * cols.shape[2] // (kh * kw))
+    reference = _torch_adjoint(_torch_im2col)
+    return reference(torch, cols, shape + tuple(input_size), groups=cols.shape[1], **attrs)
+
+
+@domain("col2im", torch=_torch_col2im)
+def _col2im(draw: Any) -> Case:
+    from autograd_lite.ops.conv import Im2col
+
+    geometry = _im2col_geometry(draw)
+    shape = geometry.pop("shape")
+    groups = geometry.pop("groups")
+    cols_shape = Im2col.forward(np.empty(shape), groups=groups, **geometry).shape
+    return Case((draw(arrays(cols_shape)),), {"input_size": shape[2:], **geometry})
+
+
+def _torch_max_pool(torch: Any, x: Any, kernel_size: tuple, stride: tuple, dilation: tuple,
+                    padding: tuple) -> Any:
+    padded = _torch_pad(torch, x, padding, float("-inf"))
+    return torch.nn.functional.max_pool2d(padded, kernel_size, stride, 0, dilation)
+
+
+@domain("maxpool2d", torch=_torch_max_pool)
+def _maxpool2d(draw: Any) -> Case:
+    geometry = window_geometry(draw)
+    return Case((distinct_values(draw, geometry.pop("shape")),), geometry)
+
+
+def _flat_indices(draw: Any, shape: tuple, unique: bool) -> np.ndarray:
+    size = int(np.prod(shape))
+    out_shape = tuple(draw(st.integers(1, 3)) for _ in range(len(shape)))
+    count = int(np.prod(out_shape))
+    if unique:
+        count = min(count, size)
+        out_shape = (count,)
+        return np.asarray(draw(st.permutations(list(range(size)))))[:count].reshape(out_shape)
+    index = draw(st.lists(st.integers(0, size - 1), min_size=count, max_size=count))
+    return np.asarray(index).reshape(out_shape)
+
+
+@domain("poolgather", torch=lambda torch, x, index, unique=False: torch.take(x, torch.from_numpy(index)))
+def _poolgather(draw: Any) -> Case:
+    shape = draw(shapes(min_dims=1, max_side=3))
+    unique = draw(st.booleans())
+    return Case((draw(arrays(shape)),), {"index": _flat_indices(draw, shape, unique), "unique": unique})
+
+
+def _torch_pool_scatter(torch: Any, g: Any, index: np.ndarray, shape: tuple, unique: bool = False) -> Any:
+    flat = torch.zeros(int(np.prod(shape)), dtype=g.dtype)
+    return flat.index_add(0, torch.from_numpy(index.reshape(-1)), g.reshape(-1)).reshape(shape)
+
+
+@domain("poolscatter", torch=_torch_pool_scatter)
+def _poolscatter(draw: Any) -> Case:
+    shape = draw(shapes(min_dims=1, max_side=3))
+    unique = draw(st.booleans())
+    index = _flat_indices(draw, shape, unique)
+    return Case((draw(arrays(index.shape)),), {"index": index, "shape": shape, "unique": unique})
+
+
+def _torch_window_sum(torch: Any, x: Any, kernel_size: tuple, stride: tuple, padding: tuple) -> Any:
+    padded = _torch_pad(torch, x, padding)
+    return torch.nn.functional.avg_pool2d(padded, kernel_size, stride, divisor_override=1)
+
+
+@domain("windowsum", torch=_torch_window_sum)
+def _windowsum(draw: Any) -> Case:
+    geometry = window_geometry(draw, dilate=False, max_pad=2)
+    del geometry["dilation"]
+    return Case((draw(arrays(geometry.pop("shape"))),), geometry)
+
+
+@domain("windowspread", torch=lambda torch, g, input_size, **attrs: _torch_adjoint(_torch_window_sum)(
+    torch, g, tuple(g.shape[:2]) + tuple(input_size), **attrs))
+def _windowspread(draw: Any) -> Case:
+    geometry = window_geometry(draw, dilate=False, max_pad=2)
+    shape = geometry.pop("shape")
+    out_shape = _unfold_shape(shape, geometry)
+    del geometry["dilation"]
+    return Case((draw(arrays(out_shape[:2] + out_shape[4:])),), {"input_size": shape[2:], **geometry})
+
+
+# ---------------------------------------------------------------- table lookup (ops/conv.py)
+def _lookup_case(draw: Any) -> tuple:
+    rows, dim = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    elements = st.integers(0, rows - 1)
+    index = np.asarray(draw(hnp.arrays(np.int64, shapes(max_dims=2, max_side=3), elements=elements)))
+    return rows, dim, index
+
+
+@domain("rowgather", torch=lambda torch, weight, index, padding_idx=None: torch.nn.functional.embedding(
+    torch.from_numpy(index), weight, padding_idx))
+def _rowgather(draw: Any) -> Case:
+    # padding_idx is not a derivative (PyTorch's rule: that row gets no gradient), so it is
+    # tested against torch in tests/test_nn_norm.py, not against finite differences here
+    rows, dim, index = _lookup_case(draw)
+    return Case((draw(arrays((rows, dim))),), {"index": index, "padding_idx": None})
+
+
+@domain("rowscatter", torch=lambda torch, g, index, num_rows: torch.zeros(
+    (num_rows,) + tuple(g.shape[index.ndim:]), dtype=g.dtype).index_add(
+    0, torch.from_numpy(index.reshape(-1)), g.reshape((-1,) + tuple(g.shape[index.ndim:]))))
+def _rowscatter(draw: Any) -> Case:
+    rows, dim, index = _lookup_case(draw)
+    return Case((draw(arrays(index.shape + (dim,))),), {"index": index, "num_rows": rows})

@@ -18,7 +18,7 @@ from ..ops.elementwise import Add, Clamp, Mul, Relu, Sigmoid, Softplus, Tanh, Wh
 from ..ops.linalg import Matmul
 from ..ops.primitive import apply, binary, unary
 from ..ops.reduction import LogSoftmax, Sum
-from ..ops.shape import IndexPut, Permute
+from ..ops.shape import GetItem, IndexPut, Permute
 from ..ops.special import BinaryCrossEntropy, Erf
 from ..random import get_rng
 from ..tensor import Tensor, as_tensor
@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 _PERMUTE_2D = {"axes": (1, 0)}
+_SUM_ALL = {"axis": None, "keepdims": False}
 
 
 def _t(x: Any) -> Tensor:
@@ -57,20 +58,25 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Built from the transpose (a view) and matmul primitives; NumPy's matmul hands the
     transposed view to BLAS without copying it.
     """
-    input = _t(input)
-    w_shape = _shape(weight)
-    if len(w_shape) != 2 or input.ndim == 0 or input.shape[-1] != w_shape[1]:
+    if type(input) is not Tensor:
+        input = _t(input)
+    if not isinstance(weight, Tensor):
+        weight = _t(weight)
+    x_shape = input._data.shape
+    w_shape = weight._data.shape
+    if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
         raise RuntimeError(
-            f"linear: input of shape {tuple(input.shape)} and weight of shape {w_shape} are "
+            f"linear: input of shape {tuple(x_shape)} and weight of shape {tuple(w_shape)} are "
             f"incompatible; expected weight (out_features, in_features) with in_features == "
             f"input.shape[-1]"
         )
-    out = apply(Matmul, (input, unary(Permute, _t(weight), _PERMUTE_2D)))
+    out = apply(Matmul, (input, unary(Permute, weight, _PERMUTE_2D)))
     if bias is None:
         return out
-    if _shape(bias) not in ((w_shape[0],), ()):
+    b_shape = bias._data.shape if isinstance(bias, Tensor) else np.shape(bias)
+    if b_shape != (w_shape[0],) and b_shape != ():
         raise RuntimeError(
-            f"linear: bias of shape {_shape(bias)} doesn't match out_features={w_shape[0]}; "
+            f"linear: bias of shape {tuple(b_shape)} doesn't match out_features={w_shape[0]}; "
             f"expected shape ({w_shape[0]},)"
         )
     return binary(Add, out, bias)
@@ -95,8 +101,14 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """clamp(x, min_val, max_val)."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    attrs = {"min": min_val, "max": max_val}
-    return _maybe_inplace(_t(input), inplace, "hardtanh_", lambda x: unary(Clamp, x, attrs))
+
+    def clip(x: Tensor) -> Tensor:
+        # x where min_val < x < max_val, else the constant bound: PyTorch's gradient is 0 at
+        # the bounds themselves (a clamp would pass it through there)
+        data = x._data
+        return apply(Where, ((data > min_val) & (data < max_val), x, np.clip(data, min_val, max_val)))
+
+    return _maybe_inplace(_t(input), inplace, "hardtanh_", clip)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -381,6 +393,21 @@ def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:
     return input, target
 
 
+def _weighted(loss: Tensor, weight: Any, reduction: str, op: str, by_weight_sum: bool) -> Tensor:
+    """Elementwise-weighted loss; PyTorch's 'mean' divides by sum(weight) for MSE and L1 but
+    by the element count for Huber, and this follows it."""
+    weight = _t(weight)
+    if weight.shape != loss.shape:
+        raise ValueError(
+            f"{op}: weights of shape {tuple(weight.shape)} and input of shape {tuple(loss.shape)} must "
+            "have the same size"
+        )
+    loss = loss * weight
+    if reduction == "mean" and by_weight_sum:
+        return _F.sum(loss) / _F.sum(weight)
+    return _reduce(loss, reduction, op)
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(input - target)^2, reduced."""
@@ -390,7 +417,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
     diff = input - target
     loss = diff * diff
     if weight is not None:
-        loss = loss * weight
+        return _weighted(loss, weight, reduction, "mse_loss", by_weight_sum=True)
     return _reduce(loss, reduction, "mse_loss")
 
 
@@ -402,7 +429,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, red
     input, target = _pair(input, target, "l1_loss")
     loss = _F.abs(input - target)
     if weight is not None:
-        loss = loss * weight
+        return _weighted(loss, weight, reduction, "l1_loss", by_weight_sum=True)
     return _reduce(loss, reduction, "l1_loss")
 
 
@@ -417,7 +444,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     abs_diff = _F.abs(diff)
     loss = apply(Where, (abs_diff._data < delta, diff * diff * 0.5, (abs_diff - 0.5 * delta) * delta))
     if weight is not None:
-        loss = loss * weight
+        return _weighted(loss, weight, reduction, "huber_loss", by_weight_sum=False)
     return _reduce(loss, reduction, "huber_loss")
 
 
@@ -435,6 +462,14 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
         return _reduce(abs_diff, reduction, "smooth_l1_loss")
     loss = apply(Where, (abs_diff._data < beta, diff * diff * (0.5 / beta), abs_diff - 0.5 * beta))
     return _reduce(loss, reduction, "smooth_l1_loss")
+
+
+def _divide(total: Tensor, denominator: Any) -> Tensor:
+    """total / denominator for a 'mean'; a zero denominator (every target ignored, an empty
+    batch) gives PyTorch's nan loss with zero gradients, instead of a division by zero."""
+    if denominator == 0:
+        return total + float("nan")
+    return total / denominator
 
 
 def _class_targets(input: Tensor, target: Any, ignore_index: int, op: str) -> np.ndarray:
@@ -455,8 +490,9 @@ def _class_targets(input: Tensor, target: Any, ignore_index: int, op: str) -> np
             f"expected target shape {expected} (the input without its class dimension 1)"
         )
     n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
-    valid = labels != ignore_index
-    bad = valid & ((labels < 0) | (labels >= n_classes))
+    if labels.size and 0 <= labels.min() and labels.max() < n_classes:
+        return labels  # the common case: every target is a valid class
+    bad = (labels != ignore_index) & ((labels < 0) | (labels >= n_classes))
     if bad.any():
         raise IndexError(
             f"{op}: target {labels[bad].flat[0]} is out of bounds for {n_classes} classes "
@@ -489,20 +525,24 @@ def _nll(logp: Tensor, labels: np.ndarray, w: np.ndarray | None, ignore_index: i
     ignored = labels == ignore_index
     any_ignored = bool(ignored.any())
     safe = np.where(ignored, 0, labels) if any_ignored else labels
-    picked = _F.gather(logp, 1, np.expand_dims(safe, 1))
-    picked = picked.reshape(picked.shape[:1] + picked.shape[2:])
+    if logp.ndim == 2:  # (N, C): one advanced-indexing node picks logp[i, t_i]
+        picked = unary(GetItem, logp, {"index": (np.arange(labels.shape[0]), safe)})
+    else:
+        picked = _F.gather(logp, 1, np.expand_dims(safe, 1))
+        picked = picked.reshape(picked.shape[:1] + picked.shape[2:])
     if w is None and not any_ignored:
-        if reduction == "mean":
-            return -_F.mean(picked), None
-        loss = -picked
-        return (_reduce(loss, reduction, "nll_loss"), None)
+        if reduction == "none":
+            return -picked, None
+        total = unary(Sum, picked, _SUM_ALL)
+        if reduction == "sum":
+            return -total, None
+        return (total * (-1.0 / labels.size) if labels.size else _divide(-total, 0)), None
     wt = w[safe] if w is not None else np.ones(labels.shape, dtype=logp.dtype)
     if any_ignored:
         wt = np.where(ignored, wt.dtype.type(0), wt)
     loss = -(picked * wt)
     if reduction == "mean":
-        total = wt.sum()
-        return unary(Sum, loss, {"axis": None, "keepdims": False}) / total, wt
+        return _divide(unary(Sum, loss, {"axis": None, "keepdims": False}), wt.sum()), wt
     return _reduce(loss, reduction, "nll_loss"), wt
 
 
@@ -561,7 +601,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             denominator = float(np.size(labels) - ignored.sum())
         else:
             denominator = wt.sum()
-        smooth = _F.sum(smooth) / denominator
+        smooth = _divide(_F.sum(smooth), denominator)
     elif reduction == "sum":
         smooth = _F.sum(smooth)
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / n_classes)
@@ -586,7 +626,7 @@ def _soft_cross_entropy(logp: Tensor, target: Tensor, w: np.ndarray | None, clas
     total = -_F.sum(terms)
     if reduction == "sum":
         return total
-    return total / float(logp._data.size // n_classes)  # 0 / 0 = nan for an empty batch, as PyTorch
+    return _divide(total, logp._data.size // n_classes)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,

@@ -30,7 +30,7 @@ from .._dtype import as_dtype
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, as_tensor
 
-__all__ = ["Module", "Parameter", "module_stack", "RemovableHandle"]
+__all__ = ["Module", "Parameter"]
 
 #: the modules whose ``__call__`` is running, outermost first (the graph drawings read the last one)
 module_stack: list[Module] = []

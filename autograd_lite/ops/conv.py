@@ -165,7 +165,7 @@ def _flat_padded(x: np.ndarray, padding: Padding, slack: int) -> np.ndarray:
     return flat
 
 
-def _im2col(x: np.ndarray, kernel_size: Pair, stride: Pair, dilation: Pair, padding: Padding,
+def _im2col(x: Any, kernel_size: Pair, stride: Pair, dilation: Pair, padding: Padding,
             groups: int) -> tuple[np.ndarray, int, int, int]:
     """im2col as ``(N, G, C/G * kh * kw, OH * R)``, plus OH, OW and the row width R.
 
@@ -190,124 +190,77 @@ def _im2col(x: np.ndarray, kernel_size: Pair, stride: Pair, dilation: Pair, padd
     return windows.reshape(n, groups, (c // groups) * kh * kw, oh * row), oh, ow, row
 
 
-def _spread_rows(g: np.ndarray, row: int) -> np.ndarray:
-    """g ``(N, O, OH, OW)`` as ``(N, O, OH * row)``, zeros in the junk columns OW..row-1."""
-    n, o, oh, ow = g.shape
-    if row == ow:
-        return np.reshape(g, (n, o, oh * ow))
-    out = np.zeros((n, o, oh, row), dtype=g.dtype)
-    out[..., :ow] = g
-    return out.reshape(n, o, oh * row)
-
-
-def _conv2d(x, weight, stride, padding, dilation, groups):  # type: ignore[no-untyped-def]
-    weight = np.asarray(weight)
-    o, cg, kh, kw = weight.shape
-    cols, oh, ow, row = _im2col(x, (kh, kw), stride, dilation, padding, groups)
-    out = np.matmul(weight.reshape(groups, o // groups, cg * kh * kw), cols)
-    out = out.reshape(cols.shape[0], o, oh, row)
-    return out if row == ow else out[..., :ow]
-
-
-def _conv2d_input_grad(g, weight, input_size, stride, padding, dilation, groups):  # type: ignore[no-untyped-def]
-    g, weight = np.asarray(g), np.asarray(weight)
-    o, cg, kh, kw = weight.shape
-    n, _, oh, ow = g.shape
-    (h, w), (dh, dw) = input_size, dilation
-    (top, bottom), (left, right) = padding
-    row = w + left + right if _flat_shift(stride) else ow
-    gc = np.matmul(
-        weight.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1),
-        _spread_rows(g, row).reshape(n, groups, o // groups, oh * row),
-    ).reshape(n, groups * cg, kh, kw, oh * row)
-    if row == ow:
-        return _fold(gc.reshape(n, groups * cg, kh, kw, oh, ow), input_size, (kh, kw), stride,
-                     dilation, padding)
-    # flat shift: kernel offset (i, j) adds its whole (OH * Wp) run at offset i*dh*Wp + j*dw;
-    # junk columns of gc are zero (they came from the zero columns of the spread g).
-    hp, span = h + top + bottom, oh * row
-    flat = np.zeros((n, groups * cg, hp * row + (kw - 1) * dw), dtype=gc.dtype)
+def _col2im(cols: Any, input_size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair,
+            padding: Padding) -> np.ndarray:
+    """The adjoint of :func:`_im2col`: add every column entry back onto the pixel it copied."""
+    cols = np.asarray(cols)
+    n, groups, kg, length = cols.shape
+    (kh, kw), (dh, dw) = kernel_size, dilation
+    channels = groups * kg // (kh * kw)
+    (h, w), ((top, bottom), (left, right)) = input_size, padding
+    if not _flat_shift(stride):
+        oh = output_size(h, kh, stride[0], dh, padding[0])
+        windows = cols.reshape(n, channels, kh, kw, oh, length // oh)
+        return _fold(windows, input_size, kernel_size, stride, dilation, padding)
+    # flat shift: kernel offset (i, j) adds its whole run of OH * Wp entries at i*dh*Wp + j*dw
+    hp, wp = h + top + bottom, w + left + right
+    runs = cols.reshape(n, channels, kh, kw, length)
+    flat = np.zeros((n, channels, hp * wp + (kw - 1) * dw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            start = i * dh * row + j * dw
-            flat[:, :, start:start + span] += gc[:, :, i, j]
-    image = flat[:, :, :hp * row].reshape(n, groups * cg, hp, row)
+            start = i * dh * wp + j * dw
+            flat[:, :, start:start + length] += runs[:, :, i, j]
+    image = flat[:, :, :hp * wp].reshape(n, channels, hp, wp)
     return image[:, :, top:top + h, left:left + w]
 
 
-def _conv2d_weight_grad(x, g, kernel_size, stride, padding, dilation, groups):  # type: ignore[no-untyped-def]
-    g = np.asarray(g)
-    cols, oh, ow, row = _im2col(x, kernel_size, stride, dilation, padding, groups)
-    n, o = g.shape[:2]
-    spread = _spread_rows(g, row).reshape(n, groups, o // groups, oh * row)
-    # per-sample products summed over the batch: N small GEMMs beat one transposed big one
-    grad = np.matmul(spread, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    return grad.reshape((o, cols.shape[2] // (kernel_size[0] * kernel_size[1])) + tuple(kernel_size))
+class Im2col(Primitive):
+    """out[n, g, (c, i, j), oh * R + ow] = x_pad[n, g*Cg + c, oh*sh + i*dh, ow*sw + j*dw]
 
+    The windows of x laid out for one batched matmul with a ``(G, Og, Cg*kh*kw)`` weight
+    (see the module docstring). For stride 1, R is the padded width Wp and the entries with
+    ow >= OW are junk (they copy real pixels of the next row or padding), which the
+    convolution crops after the matmul; otherwise R = OW.
 
-class Conv2d(Primitive):
-    """out[n, o, oh, ow] = sum_{c, i, j} w[o, c, i, j] * x_pad[n, g*Cg + c, oh*sh + i*dh, ow*sw + j*dw]
-
-    (``g`` is output channel o's group, ``Cg`` the input channels per group; bias is added
-    separately.) Computed as one batched matmul of the weight with the im2col windows.
-
-    grad_x = Conv2dInputGrad(grad_out, w): the transposed convolution, each pixel summing
-    w * grad_out over every window that saw it;
-    grad_w = Conv2dWeightGrad(x, grad_out): sum over n, oh, ow of grad_out times the window.
+    grad_x = Col2im(grad_out): every entry's gradient is added back onto the pixel it copied
+    (junk entries included, so this is the exact adjoint).
     """
 
-    forward = staticmethod(_conv2d)
+    reads_inputs = False
+
+    @staticmethod
+    def forward(x, kernel_size, stride, dilation, padding, groups):  # type: ignore[no-untyped-def]
+        return _im2col(x, kernel_size, stride, dilation, padding, groups)[0]
+
     vjps = (
-        lambda g, out, x, weight, stride, padding, dilation, groups: Conv2dInputGrad.call(
-            g, weight, input_size=tuple(x.shape[2:]), stride=stride, padding=padding,
-            dilation=dilation, groups=groups,
-        ),
-        lambda g, out, x, weight, stride, padding, dilation, groups: Conv2dWeightGrad.call(
-            x, g, kernel_size=tuple(weight.shape[2:]), stride=stride, padding=padding,
-            dilation=dilation, groups=groups,
+        lambda g, out, x, kernel_size, stride, dilation, padding, groups: Col2im.call(
+            g, input_size=tuple(x.shape[2:]), kernel_size=kernel_size, stride=stride,
+            dilation=dilation, padding=padding,
         ),
     )
 
 
-class Conv2dInputGrad(Primitive):
-    """out = the transposed convolution of g with w: Conv2d's VJP for its input
+class Col2im(Primitive):
+    """out = the image whose pixels sum the Im2col entries that copied them (Im2col's adjoint)
 
-    out[n, c, y, x] = sum over (o, i, j, oh, ow) with window entry (i, j) of (oh, ow) on
-    pixel (y, x) of w[o, c, i, j] * g[n, o, oh, ow]. Bilinear in (g, w), so
-
-    grad_g = Conv2d(grad_out, w);  grad_w = Conv2dWeightGrad(grad_out, g).
+    grad_cols = Im2col(grad_out): each entry reads the gradient of its pixel.
     """
 
-    forward = staticmethod(_conv2d_input_grad)
+    reads_inputs = False
+    forward = staticmethod(_col2im)
     vjps = (
-        lambda gz, out, g, weight, input_size, stride, padding, dilation, groups: Conv2d.call(
-            gz, weight, stride=stride, padding=padding, dilation=dilation, groups=groups,
-        ),
-        lambda gz, out, g, weight, input_size, stride, padding, dilation, groups: Conv2dWeightGrad.call(
-            gz, g, kernel_size=tuple(weight.shape[2:]), stride=stride, padding=padding,
-            dilation=dilation, groups=groups,
+        lambda g, out, cols, input_size, kernel_size, stride, dilation, padding: Im2col.call(
+            g, kernel_size=kernel_size, stride=stride, dilation=dilation, padding=padding,
+            groups=cols.shape[1],
         ),
     )
 
 
-class Conv2dWeightGrad(Primitive):
-    """out[o, c, i, j] = sum_{n, oh, ow} g[n, o, oh, ow] * x_pad[n, g*Cg + c, oh*sh + i*dh, ow*sw + j*dw]
-
-    (Conv2d's VJP for its weight.) Bilinear in (x, g), so
-
-    grad_x = Conv2dInputGrad(g, grad_out);  grad_g = Conv2d(x, grad_out).
-    """
-
-    forward = staticmethod(_conv2d_weight_grad)
-    vjps = (
-        lambda gu, out, x, g, kernel_size, stride, padding, dilation, groups: Conv2dInputGrad.call(
-            g, gu, input_size=tuple(x.shape[2:]), stride=stride, padding=padding,
-            dilation=dilation, groups=groups,
-        ),
-        lambda gu, out, x, g, kernel_size, stride, padding, dilation, groups: Conv2d.call(
-            x, gu, stride=stride, padding=padding, dilation=dilation, groups=groups,
-        ),
-    )
+def conv_row_width(width: int, kernel: int, stride: Pair, dilation: int, pad: Pair) -> int:
+    """R, the length of one output row in Im2col's layout (>= the true output width)."""
+    if _flat_shift(stride):
+        return width + pad[0] + pad[1]
+    return output_size(width, kernel, stride[1], dilation, pad)
 
 
 # ---------------------------------------------------------------- sums over windows (avg pooling)

@@ -6,6 +6,7 @@ import operator
 
 import numpy as np
 
+from .._dtype import get_default_dtype
 from .primitive import Primitive
 
 
@@ -62,11 +63,21 @@ class Div(Primitive):
     @staticmethod
     def forward(x, y):  # type: ignore[no-untyped-def]
         if (type(y) is float or type(y) is int) and y != 0:
-            return x / y  # cannot divide by zero: skip the cost of np.errstate
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return np.true_divide(x, y)
+            out = x / y  # cannot divide by zero: skip the cost of np.errstate
+        else:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                out = np.true_divide(x, y)
+        if out.dtype == np.float64 and _integral(x) and _integral(y):
+            # PyTorch: true division of integers gives the default float dtype, not float64
+            out = out.astype(get_default_dtype())
+        return out
 
-    vjps = (lambda g, out, x, y: g / y, lambda g, out, x, y: -g * x / (y * y))
+    # Div.call: dividing by a zero gives inf quietly, as in the forward.
+    vjps = (lambda g, out, x, y: Div.call(g, y), lambda g, out, x, y: Div.call(-g * x, y * y))
+
+
+def _integral(v):  # type: ignore[no-untyped-def]
+    return v.dtype.kind in "iub" if hasattr(v, "dtype") else not isinstance(v, float)
 
 
 def _pow_grad_exponent(g, out, x, y):  # type: ignore[no-untyped-def]
@@ -127,7 +138,7 @@ class Log(Primitive):
 
     exact = True
     forward = _silent(np.log)
-    vjps = (lambda g, out, x: g / x,)
+    vjps = (lambda g, out, x: Div.call(g, x),)
 
 
 class Sqrt(Primitive):
@@ -139,7 +150,7 @@ class Sqrt(Primitive):
     exact = True
     forward = _silent(np.sqrt)
     saves_out = True
-    vjps = (lambda g, out, x: g / (2 * out),)
+    vjps = (lambda g, out, x: Div.call(g, 2 * out),)
 
 
 class Abs(Primitive):

@@ -88,6 +88,10 @@ def _bce_grad_target(g, out, x, t):  # type: ignore[no-untyped-def]
     return g * (log_1mx - log_x)
 
 
+# PyTorch's floor for x * (1 - x) is the float32 constant 1e-12 (9.99999996e-13 exactly)
+_BCE_EPS = float(np.float32(1e-12))
+
+
 class BinaryCrossEntropy(Primitive):
     """out = -(t * max(log x, -100) + (1 - t) * max(log(1 - x), -100))  for x in [0, 1]
 
@@ -100,6 +104,6 @@ class BinaryCrossEntropy(Primitive):
 
     forward = staticmethod(_bce)
     vjps = (
-        lambda g, out, x, t: g * (x - t) / Clamp.call(x * (1 - x), min=1e-12, max=None),
+        lambda g, out, x, t: g * (x - t) / Clamp.call(x * (1 - x), min=_BCE_EPS, max=None),
         _bce_grad_target,
     )

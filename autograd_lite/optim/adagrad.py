@@ -72,6 +72,7 @@ class Adagrad(Optimizer):
         weight_decay = group["weight_decay"]
         maximize = group["maximize"]
         state = self.state
+        dtype = None
         for p in group["params"]:
             grad = p.grad
             if grad is None:
@@ -84,19 +85,24 @@ class Adagrad(Optimizer):
                 st = self._init_param_state(p, group)
             step = st["step"] + 1.0
             st["step"] = step
+            if data.dtype is not dtype:
+                # 0-d arrays of the parameter's dtype: fast for ufuncs on small arrays
+                dtype = data.dtype
+                eps_c = np.array(eps, dtype)
+                weight_decay_c = np.array(weight_decay, dtype)
             g = grad._data
             if maximize:
                 g = -g
             if weight_decay != 0:
-                g = g + weight_decay * data
+                g = g + weight_decay_c * data
             clr = lr / (1 + (step - 1) * lr_decay)
             state_sum = st["sum"]._data
             scratch = np.empty_like(data)
-            np.multiply(g, g, out=scratch)
+            np.multiply(g, g, scratch)
             state_sum += scratch
-            np.sqrt(state_sum, out=scratch)
-            scratch += eps
-            np.divide(g, scratch, out=scratch)
-            scratch *= -clr
+            np.sqrt(state_sum, scratch)
+            scratch += eps_c
+            np.divide(g, scratch, scratch)
+            scratch *= np.array(-clr, dtype)
             data += scratch
             p._bump_version()

@@ -12,19 +12,25 @@ from .optimizer import Optimizer, _check_range, _scalar, _writable_data
 __all__ = ["Adam", "AdamW"]
 
 
-def _lerp_(target: np.ndarray, end: Any, weight: float, scratch: np.ndarray) -> None:
+def _lerp_(target: np.ndarray, end: Any, weight: float, weight_c: Any, scratch: np.ndarray) -> None:
     """``target += weight * (end - target)`` in place, rounded as PyTorch's ``lerp_``.
 
     PyTorch uses ``self + w (end - self)`` for ``|w| < 0.5`` and ``end - (end - self)(1 - w)``
     otherwise; both are the same number up to rounding, and we follow the same branch.
+    ``weight_c`` is ``w`` (or ``1 - w`` on the second branch) as a 0-d array of the dtype.
     """
-    np.subtract(end, target, out=scratch)
+    np.subtract(end, target, scratch)
     if abs(weight) < 0.5:
-        scratch *= weight
+        scratch *= weight_c
         target += scratch
     else:
-        scratch *= 1 - weight
-        np.subtract(end, scratch, out=target)
+        scratch *= weight_c
+        np.subtract(end, scratch, target)
+
+
+def _lerp_const(weight: float, dtype: Any) -> np.ndarray:
+    """The multiplier ``_lerp_`` needs for ``weight``: ``w`` or ``1 - w`` (PyTorch's two branches)."""
+    return np.array(weight if abs(weight) < 0.5 else 1 - weight, dtype)
 
 
 class Adam(Optimizer):
@@ -38,7 +44,8 @@ class Adam(Optimizer):
 
         g_t &\leftarrow -g_t \quad \text{if maximize} \\
         g_t &\leftarrow g_t + \lambda \theta_{t-1}
-            \quad \text{(L2 penalty; AdamW instead does } \theta_{t-1} \leftarrow (1 - \gamma\lambda)\,\theta_{t-1}) \\
+            \quad \text{(L2 penalty; AdamW instead decays }
+            \theta_{t-1} \leftarrow (1 - \gamma\lambda)\,\theta_{t-1}) \\
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
         v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
         \hat v_t &= \max(\hat v_{t-1}, v_t) \ \text{(amsgrad)}, \quad \text{else } \hat v_t = v_t \\
@@ -58,7 +65,9 @@ class Adam(Optimizer):
         differentiable: bool = False, fused: bool | None = None, decoupled_weight_decay: bool = False,
     ) -> None:
         if differentiable:
-            raise ValueError(f"{self._name}: differentiable=True is not supported; updates run on the raw arrays")
+            raise ValueError(
+                f"{self._name}: differentiable=True is not supported; updates run on the raw arrays"
+            )
         defaults = {
             "lr": _scalar(lr), "betas": self._pair(betas), "eps": eps,
             "weight_decay": _scalar(weight_decay), "amsgrad": amsgrad, "maximize": maximize,
@@ -93,8 +102,9 @@ class Adam(Optimizer):
         maximize = group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         one_minus_beta1 = 1 - beta1
-        one_minus_beta2 = 1 - beta2
         state = self.state
+        dtype = None
+        last_step = None
         for p in group["params"]:
             grad = p.grad
             if grad is None:
@@ -111,38 +121,50 @@ class Adam(Optimizer):
                     st["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(data))
             step = st["step"] + 1.0
             st["step"] = step
+            if data.dtype is not dtype:
+                # Scalars as 0-d arrays of the parameter's dtype: the values NumPy would cast
+                # Python floats to, but much faster for a ufunc to take on small arrays.
+                dtype = data.dtype
+                lerp_c = _lerp_const(one_minus_beta1, dtype)
+                beta2_c = np.array(beta2, dtype)
+                one_minus_beta2_c = np.array(1 - beta2, dtype)
+                eps_c = np.array(eps, dtype)
+                weight_decay_c = np.array(weight_decay, dtype)
+                decay_c = np.array(1 - lr * weight_decay, dtype)
+                last_step = None
+            if step != last_step:
+                last_step = step
+                bias_correction1 = 1 - beta1**step
+                bias_correction2_sqrt_c = np.array((1 - beta2**step) ** 0.5, dtype)
+                neg_step_size_c = np.array(-(lr / bias_correction1), dtype)
             g = grad._data
             if maximize:
                 g = -g
             if weight_decay != 0:
                 if decoupled:
-                    data *= 1 - lr * weight_decay
+                    data *= decay_c
                 else:
-                    g = g + weight_decay * data
+                    g = g + weight_decay_c * data
             exp_avg = st["exp_avg"]._data
             exp_avg_sq = st["exp_avg_sq"]._data
             scratch = np.empty_like(data)
-            _lerp_(exp_avg, g, one_minus_beta1, scratch)
-            exp_avg_sq *= beta2
-            np.multiply(g, one_minus_beta2, out=scratch)
+            _lerp_(exp_avg, g, one_minus_beta1, lerp_c, scratch)
+            exp_avg_sq *= beta2_c
+            np.multiply(g, one_minus_beta2_c, scratch)
             scratch *= g
             exp_avg_sq += scratch
-
-            bias_correction1 = 1 - beta1**step
-            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-            step_size = lr / bias_correction1
             if amsgrad:
                 max_sq = st.get("max_exp_avg_sq")
                 if max_sq is None:  # amsgrad switched on after the state was created
                     max_sq = st["max_exp_avg_sq"] = Tensor._wrap(exp_avg_sq.copy())
                 np.maximum(max_sq._data, exp_avg_sq, out=max_sq._data)
-                np.sqrt(max_sq._data, out=scratch)
+                np.sqrt(max_sq._data, scratch)
             else:
-                np.sqrt(exp_avg_sq, out=scratch)
-            scratch /= bias_correction2_sqrt
-            scratch += eps
-            np.divide(exp_avg, scratch, out=scratch)
-            scratch *= -step_size
+                np.sqrt(exp_avg_sq, scratch)
+            scratch /= bias_correction2_sqrt_c
+            scratch += eps_c
+            np.divide(exp_avg, scratch, scratch)
+            scratch *= neg_step_size_c
             data += scratch
             p._bump_version()
 

@@ -101,7 +101,7 @@ class LRScheduler:
                 f"{type(self).__name__}: computed {len(values)} learning rates for {len(groups)} "
                 "parameter groups (was a group added after the scheduler was created?)"
             )
-        for group, lr in zip(groups, values):
+        for group, lr in zip(groups, values, strict=False):
             group["lr"] = lr
         self._last_lr = _current_lrs(self.optimizer)
 
@@ -136,7 +136,8 @@ class LambdaLR(LRScheduler):
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n_groups:
                 raise ValueError(
-                    f"LambdaLR: expected {n_groups} lr_lambdas (one per parameter group), got {len(lr_lambda)}"
+                    f"LambdaLR: expected {n_groups} lr_lambdas (one per parameter group), "
+                    f"got {len(lr_lambda)}"
                 )
             self.lr_lambdas = list(lr_lambda)
         else:
@@ -147,7 +148,8 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+        epoch = self.last_epoch
+        return [base_lr * fn(epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=False)]
 
     def state_dict(self) -> dict[str, Any]:
         """The state, with the lambdas' attributes for callable objects (functions are not saved)."""
@@ -161,7 +163,7 @@ class LambdaLR(LRScheduler):
         state = dict(state_dict)
         lambdas = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
         self.__dict__.update(state)
-        for fn, saved in zip(self.lr_lambdas, lambdas):
+        for fn, saved in zip(self.lr_lambdas, lambdas, strict=False):
             if saved is not None:
                 fn.__dict__.update(saved)
 
@@ -172,7 +174,9 @@ class StepLR(LRScheduler):
     .. math:: \eta_t = \eta_0 \cdot \gamma^{\lfloor t / \text{step\_size} \rfloor}
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         if not isinstance(step_size, int) or isinstance(step_size, bool) or step_size < 1:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
         if not gamma >= 0:
@@ -219,7 +223,8 @@ class MultiStepLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list[float]:
         milestones = sorted(self.milestones.elements())
-        return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
+        count = bisect_right(milestones, self.last_epoch)
+        return [base_lr * self.gamma**count for base_lr in self.base_lrs]
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
@@ -288,14 +293,15 @@ class CosineAnnealingLR(LRScheduler):
             # At the bottom of the cosine the ratio below is 0/0: step up by the closed-form amount.
             return [
                 group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
-                for base_lr, group in zip(self.base_lrs, groups)
+                for base_lr, group in zip(self.base_lrs, groups, strict=False)
             ]
         ratio = (1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
         return [ratio * (group["lr"] - eta_min) + eta_min for group in groups]
 
     def _get_closed_form_lr(self) -> list[float]:
         return [
-            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            self.eta_min
+            + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
             for base_lr in self.base_lrs
         ]
 
@@ -354,7 +360,9 @@ class ReduceLROnPlateau(LRScheduler):
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+            raise ValueError(
+                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
 
     @property
     def mode_worse(self) -> float:
@@ -416,7 +424,7 @@ class ReduceLROnPlateau(LRScheduler):
                     f"min_lr was given for {len(self.min_lrs)}; set scheduler.min_lrs to match"
                 )
             self.min_lrs = [self.default_min_lr] * len(groups)
-        for group, min_lr in zip(groups, self.min_lrs):
+        for group, min_lr in zip(groups, self.min_lrs, strict=False):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:

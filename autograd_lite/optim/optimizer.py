@@ -104,7 +104,9 @@ class Optimizer:
         Useful for fine-tuning: unfreeze layers and hand them to the optimizer mid-training.
         """
         if not isinstance(param_group, dict):
-            raise TypeError(f"add_param_group: param_group must be a dict, but got {type(param_group).__name__}")
+            raise TypeError(
+                f"add_param_group: param_group must be a dict, but got {type(param_group).__name__}"
+            )
         if "params" not in param_group:
             raise ValueError("add_param_group: the group has no 'params' entry")
         group = dict(param_group)
@@ -245,13 +247,13 @@ class Optimizer:
                 f"{len(self.param_groups)}"
             )
         id_map: dict[Any, Tensor] = {}
-        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=False)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
                     f"{name}: parameter group {i} has {len(saved['params'])} parameters in the state "
                     f"dict but {len(group['params'])} in this optimizer"
                 )
-            for key, p in zip(saved["params"], group["params"]):
+            for key, p in zip(saved["params"], group["params"], strict=False):
                 id_map[int(key)] = p
         new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for key, entries in state_dict["state"].items():
@@ -264,7 +266,7 @@ class Optimizer:
             p = id_map[index]
             new_state[p] = {k: self._import_state_value(name, index, p, k, v) for k, v in entries.items()}
         new_groups = []
-        for saved, group in zip(saved_groups, self.param_groups):
+        for saved, group in zip(saved_groups, self.param_groups, strict=False):
             restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
             if isinstance(restored.get("betas"), list):
                 restored["betas"] = tuple(restored["betas"])

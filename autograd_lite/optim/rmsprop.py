@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .adam import _lerp_
+from .adam import _lerp_, _lerp_const
 from .optimizer import Optimizer, _check_range, _scalar, _writable_data
 
 __all__ = ["RMSprop"]
@@ -66,6 +66,7 @@ class RMSprop(Optimizer):
         maximize = group["maximize"]
         one_minus_alpha = 1 - alpha
         state = self.state
+        dtype = None
         for p in group["params"]:
             grad = p.grad
             if grad is None:
@@ -82,34 +83,41 @@ class RMSprop(Optimizer):
             if centered and "grad_avg" not in st:
                 st["grad_avg"] = Tensor._wrap(np.zeros_like(data))
             st["step"] += 1.0
+            if data.dtype is not dtype:
+                # 0-d arrays of the parameter's dtype: fast for ufuncs on small arrays
+                dtype = data.dtype
+                alpha_c, one_minus_alpha_c, eps_c, lr_c, momentum_c, weight_decay_c = (
+                    np.array(v, dtype) for v in (alpha, one_minus_alpha, eps, lr, momentum, weight_decay)
+                )
+                lerp_c = _lerp_const(one_minus_alpha, dtype)
             g = grad._data
             if maximize:
                 g = -g
             if weight_decay != 0:
-                g = g + weight_decay * data
+                g = g + weight_decay_c * data
             square_avg = st["square_avg"]._data
             scratch = np.empty_like(data)
-            square_avg *= alpha
-            np.multiply(g, one_minus_alpha, out=scratch)
+            square_avg *= alpha_c
+            np.multiply(g, one_minus_alpha_c, scratch)
             scratch *= g
             square_avg += scratch
             if centered:
                 grad_avg = st["grad_avg"]._data
-                _lerp_(grad_avg, g, one_minus_alpha, scratch)
-                np.multiply(grad_avg, grad_avg, out=scratch)
-                np.subtract(square_avg, scratch, out=scratch)
-                np.sqrt(scratch, out=scratch)
+                _lerp_(grad_avg, g, one_minus_alpha, lerp_c, scratch)
+                np.multiply(grad_avg, grad_avg, scratch)
+                np.subtract(square_avg, scratch, scratch)
+                np.sqrt(scratch, scratch)
             else:
-                np.sqrt(square_avg, out=scratch)
-            scratch += eps
-            np.divide(g, scratch, out=scratch)
+                np.sqrt(square_avg, scratch)
+            scratch += eps_c
+            np.divide(g, scratch, scratch)
             if momentum > 0:
                 buf = st["momentum_buffer"]._data
-                buf *= momentum
+                buf *= momentum_c
                 buf += scratch
-                np.multiply(buf, lr, out=scratch)
+                np.multiply(buf, lr_c, scratch)
                 data -= scratch
             else:
-                scratch *= -lr
-                data += scratch
+                scratch *= lr_c
+                data -= scratch
             p._bump_version()

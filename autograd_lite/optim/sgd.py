@@ -71,6 +71,9 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         weight_decay = group["weight_decay"]
         maximize = group["maximize"]
+        # Scalars go into NumPy as 0-d arrays of the parameter's dtype: the same numbers NumPy
+        # would cast a Python float to, but a ufunc takes them much faster on small arrays.
+        dtype = None
         if momentum == 0 and weight_decay == 0 and not maximize:
             # The common case, kept as short as possible: theta -= lr * g.
             for p in group["params"]:
@@ -80,7 +83,10 @@ class SGD(Optimizer):
                 data = p._data
                 if type(data) is not np.ndarray:
                     data = _writable_data(p)
-                data -= lr * grad._data
+                if data.dtype is not dtype:
+                    dtype = data.dtype
+                    lr_c = np.array(lr, dtype)
+                data -= lr_c * grad._data
                 p._bump_version()
             return
         dampening = group["dampening"]
@@ -93,11 +99,15 @@ class SGD(Optimizer):
             data = p._data
             if type(data) is not np.ndarray:
                 data = _writable_data(p)
+            if data.dtype is not dtype:
+                dtype = data.dtype
+                lr_c, momentum_c, weight_decay_c = (np.array(v, dtype) for v in (lr, momentum, weight_decay))
+                damp_c = np.array(1 - dampening, dtype)
             g = grad._data
             if maximize:
                 g = -g
             if weight_decay != 0:
-                g = g + weight_decay * data
+                g = g + weight_decay_c * data
             if momentum != 0:
                 st = state[p]
                 buf = st.get("momentum_buffer")
@@ -106,11 +116,11 @@ class SGD(Optimizer):
                     st["momentum_buffer"] = Tensor._wrap(b)
                 else:
                     b = buf._data
-                    b *= momentum
+                    b *= momentum_c
                     if dampening == 0:
                         b += g
                     else:
-                        b += (1 - dampening) * g
-                g = g + momentum * b if nesterov else b
-            data -= lr * g
+                        b += damp_c * g
+                g = g + momentum_c * b if nesterov else b
+            data -= lr_c * g
             p._bump_version()

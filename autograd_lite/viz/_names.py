@@ -10,9 +10,10 @@ class Names:
     """Tensor names by ``id``, module paths by ``id``, and which tensors are parameters.
 
     ``params`` may be an ``nn.Module`` (its ``named_parameters()`` and ``named_modules()``
-    are used), a mapping ``{name: tensor}``, or an iterable of tensors or
-    ``(name, tensor)`` pairs. A mapping may also name tensors that need no gradient (the
-    input ``x``, the ``target``): they are drawn as named constants.
+    are used), a mapping ``{name: tensor}``, or an iterable of tensors, modules and
+    ``(name, tensor)`` pairs, e.g. ``[model, ("x", x), ("target", y)]``. Tensors that
+    need no gradient (the input ``x``, the ``target``) can be named too: they are drawn as
+    named constants. A module given under a name prefixes its parameters' names.
     """
 
     def __init__(self, params: Any = None) -> None:
@@ -34,9 +35,13 @@ class Names:
         for position, item in enumerate(items):
             if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
                 name, value = item
+            elif _is_module(item):
+                name, value = "", item
             else:
                 name, value = f"param{position}", item
             if _is_module(value):
+                if self.model is None:
+                    self.model = value
                 prefix = f"{name}." if name else ""
                 for path, module in value.named_modules():
                     self.modules[id(module)] = ((prefix + path).rstrip("."), module)

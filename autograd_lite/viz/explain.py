@@ -140,25 +140,28 @@ class Explanation:
         return f"<pre style='font-size:12px'>{html.escape(self.text)}</pre>"
 
     def graph(self, show_data: bool = True, rankdir: str = "LR", max_elements: int | None = None,
-              show_passed: bool = True) -> AutogradGraph:
+              show_passed: bool = False) -> AutogradGraph:
         """The graph annotated with the backward pass.
 
-        Every op carries its step number and local rule; every tensor shows its gradient;
-        dashed red arrows (when ``show_passed``) run backwards from each op to its inputs,
-        labelled with the gradient passed along them.
+        Every op carries its backward step number and the local rule for each input that
+        receives a gradient; every tensor shows its gradient. With ``show_passed``, dashed
+        red arrows also run backwards from each op to its inputs, labelled with the
+        gradient passed along them.
         """
         model = self.model
         for op in model.ops.values():
             op.notes = []
         model.extra_edges = []
         for step in self.steps:
+            rules = [_rule_for(step.rule, passed.argname) for passed in step.passed]
             step.op.notes = [f"backward step {step.number}"] + [
-                line.replace("grad_out", "upstream") for line in step.rule
+                _clean_formula(rule).replace("grad_out", "upstream") for rule in rules if rule
             ]
             if not show_passed:
                 continue
             for passed in step.passed:
-                label = fmt_array(passed.grad, 4) if passed.grad.size <= 4 else f"{fmt_shape(passed.grad.shape)} grad"
+                small = passed.grad.size <= 4
+                label = fmt_array(passed.grad, 4) if small else f"{fmt_shape(passed.grad.shape)} grad"
                 model.extra_edges.append((
                     step.op.key, passed.target_key, label,
                     {"color": GRAD_COLOR, "fontcolor": GRAD_COLOR, "style": "dashed", "constraint": "false",
@@ -285,7 +288,7 @@ def explain(loss: Any, params: Any = None, gradient: Any = None,
     rec.order = list(order)
     with rec.capture_grads():
         leaf_grads = engine_grad(loss, leaves, grad_outputs=gradient, retain_graph=True, allow_unused=True)
-    for leaf, g in zip(leaves, leaf_grads):
+    for leaf, g in zip(leaves, leaf_grads, strict=True):
         rec.leaf_values[id(leaf)] = np.array(leaf._data, copy=True)
         rec.leaf_grads[id(leaf)] = None if g is None else np.asarray(g._data)
     model = build_graph(loss, params=names, recording=rec, root_name="loss")
@@ -306,9 +309,10 @@ def explain(loss: Any, params: Any = None, gradient: Any = None,
                 if key is not None:
                     incoming[key] = incoming.get(key, 0) + 1
 
+    op_of = {op.node: op for op in model.ops.values()}
     steps: list[Step] = []
     for number, node in enumerate(reversed(order), start=1):
-        op = model.op_for(node)
+        op = op_of[node]
         upstream = rec.grads[node]
         forward, rules = _rule_lines(node.prim)
         words = RULES_IN_WORDS.get(node.prim.name, "")
@@ -333,7 +337,7 @@ def explain(loss: Any, params: Any = None, gradient: Any = None,
 
 
 def _target_key(op: OpBox, position: int, key_of_node: dict, model: GraphModel) -> str | None:
-    for (key, _), pos in zip(op.inputs, op.positions):
+    for (key, _), pos in zip(op.inputs, op.positions, strict=True):
         if pos == position:
             return key
     parent = op.node.parents[position]
@@ -418,7 +422,8 @@ def _narrate(steps: list[Step], model: GraphModel, incoming: dict[str, int], lea
         out.extend(_block("upstream", up, width))
         arg_names = _argnames_by_position(op, len(op.args))
         arg_values = iter(tensors[key].name for key, _ in op.inputs)
-        bound = [f"{arg_names[i]} = {next(arg_values, '?') if a == '·' else a}" for i, a in enumerate(op.args)]
+        bound = [f"{arg_names[i]} = {next(arg_values, '?') if a == '·' else a}"
+                 for i, a in enumerate(op.args)]
         formula = _clean_formula(step.forward) + (f"   with {', '.join(bound)}" if bound else "")
         out.extend(_block("formula", formula, width))
         if step.words:
@@ -430,7 +435,8 @@ def _narrate(steps: list[Step], model: GraphModel, incoming: dict[str, int], lea
             if rule:
                 lines.append(_clean_formula(rule) if "(" not in rule else rule)
             if passed.local is not None and name not in _TRIVIAL:
-                lines.append(_labelled(f"local slope d {step.output}/d {passed.target} = ", arr(passed.local)))
+                slope = f"local slope d {step.output}/d {passed.target} = "
+                lines.append(_labelled(slope, arr(passed.local)))
                 product = np.asarray(step.upstream) * passed.local
                 if passed.summed:
                     lines.append(_labelled("upstream * slope = ", arr(product)))

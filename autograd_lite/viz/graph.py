@@ -32,7 +32,14 @@ import numpy as np
 
 from ..autograd.node import Node
 from ._format import (
-    DEFAULT_MAX_ELEMENTS, esc, fmt_array, fmt_attrs, fmt_norm, fmt_number, fmt_shape, op_title,
+    DEFAULT_MAX_ELEMENTS,
+    esc,
+    fmt_array,
+    fmt_attrs,
+    fmt_norm,
+    fmt_number,
+    fmt_shape,
+    op_title,
 )
 from ._names import Names
 from ._record import Recording
@@ -89,7 +96,8 @@ class AutogradGraph(graphviz.Digraph):
                 kwargs["outfile"] = target
                 filename, directory, cleanup = None, None, True
         try:
-            return super().render(filename, directory, view=view, cleanup=cleanup, format=format, **kwargs)
+            return super().render(filename, directory=directory, view=view, cleanup=cleanup, format=format,
+                                  **kwargs)
         except graphviz.ExecutableNotFound as error:
             raise GraphvizNotFoundError("rendering to a file") from error
 
@@ -278,6 +286,21 @@ def build_graph(
     # Leaves and constants get one box each, keyed by the tensor's identity.
     by_id: dict[int, str] = {}
     keep_alive: list = []
+    used: set[str] = set()
+    counters: dict[str, int] = {}
+
+    def unique(name: str | None, base: str) -> str:
+        """The name itself if free, else (or when None) ``base`` numbered: param1, const2..."""
+        if name is not None and name not in used:
+            used.add(name)
+            return name
+        stem = name if name is not None else base
+        while True:
+            counters[stem] = counters.get(stem, 0) + 1
+            candidate = f"{stem}{counters[stem]}" if name is None else f"{stem}_{counters[stem] + 1}"
+            if candidate not in used:
+                used.add(candidate)
+                return candidate
 
     def leaf_box(tensor: Any) -> str:
         key = by_id.get(id(tensor))
@@ -300,11 +323,9 @@ def build_graph(
         if rec is not None and id(tensor) in rec.leaf_values:
             value = rec.leaf_values[id(tensor)]
             grad = rec.leaf_grads.get(id(tensor))
-        if name is None:
-            if tensor is root:
-                name = root_name or "output"
-            else:
-                name = {"parameter": "param", "input": "input"}.get(kind, "const")
+        if name is None and tensor is root:
+            name = root_name or "output"
+        name = unique(name, {"parameter": "param", "input": "input"}.get(kind, "const"))
         value = np.asarray(value)
         module = None
         if kind == "parameter" and "." in name:
@@ -338,7 +359,7 @@ def build_graph(
         inputs = _known_inputs(node, rec)
         if inputs is None:
             continue
-        for parent, item in zip(node.parents, inputs):
+        for parent, item in zip(node.parents, inputs, strict=False):
             if isinstance(parent, Node) and parent not in produced:
                 produced[parent] = item
 
@@ -366,10 +387,10 @@ def build_graph(
         name = names.tensor_name(tensor) if tensor is not None else None
         if node is root_node:
             kind = "output"
-            name = name or root_name or "output"
+            name = unique(name or root_name or "output", "output")
         else:
             kind = "intermediate"
-            name = name or key
+            name = unique(name or key, "t")
         value = None
         grad = None
         if rec is not None and node in rec.values:
@@ -425,6 +446,11 @@ def build_graph(
             edges.append((src, op_key, argname if label_args else ""))
         edges.append((op_key, key, ""))
 
+    # Parameters sit in their module's frame only when the ops are framed by module too.
+    if not any(op.module is not None for op in ops.values()):
+        for box in tensors.values():
+            box.module = None
+
     # Modules: labels and the nesting of their frames.
     for path, module in names.modules.values():
         module_labels.setdefault(path, f"{path}: {type(module).__name__}" if path else type(module).__name__)
@@ -475,7 +501,8 @@ TENSOR_STYLES: dict[str, dict[str, str]] = {
     "output": {"fillcolor": "#ffe8cc", "color": "#e8590c", "penwidth": "2.2"},
     "parameter": {"fillcolor": "#dbe9ff", "color": "#1c7ed6", "penwidth": "1.4"},
     "input": {"fillcolor": "#fff3bf", "color": "#f08c00"},
-    "constant": {"fillcolor": "#f8f9fa", "color": "#adb5bd", "style": "filled,dashed", "fontcolor": "#495057"},
+    "constant": {"fillcolor": "#f8f9fa", "color": "#adb5bd", "style": "filled,dashed",
+                 "fontcolor": "#495057"},
     "intermediate": {"fillcolor": "#ffffff", "color": "#868e96"},
 }
 KIND_CAPTIONS = {
@@ -499,7 +526,8 @@ def _value_cell(text: str, color: str | None = None) -> str:
 
 def _row(caption: str, text: str, color: str | None = None) -> str:
     font = f'<FONT POINT-SIZE="9" COLOR="{color or "#495057"}">'
-    return f'<TR><TD ALIGN="RIGHT" VALIGN="TOP">{font}{esc(caption)}</FONT></TD>{_value_cell(text, color)}</TR>'
+    head = f'<TD ALIGN="RIGHT" VALIGN="TOP">{font}{esc(caption)}</FONT></TD>'
+    return f"<TR>{head}{_value_cell(text, color)}</TR>"
 
 
 def tensor_label(box: TensorBox, show_data: bool, show_grad: bool, max_elements: int) -> str:
@@ -600,7 +628,7 @@ def render_model(
     hidden: set[str] = set()
     group_params: dict[str, list[TensorBox]] = {}
     group_ops: dict[str, int] = {}
-    for key, group in op_group.items():
+    for group in op_group.values():
         if group is not None:
             group_ops[group] = group_ops.get(group, 0) + 1
     for key, box in model.tensors.items():
@@ -685,9 +713,10 @@ def render_model(
         if src in hidden or dst in hidden:
             continue
         a, b = place(src), place(dst)
-        if a == b or (a, b) in seen_edges:
-            continue
-        seen_edges.add((a, b))
+        if a != src or b != dst:  # an arrow into or out of a collapsed module: draw it once
+            if a == b or (a, b) in seen_edges:
+                continue
+            seen_edges.add((a, b))
         if label:
             dot.edge(a, b, label=label)
         else:
@@ -698,7 +727,7 @@ def render_model(
         a, b = place(src), place(dst)
         if a == b:
             continue
-        dot.edge(a, b, label=label, **attrs)
+        dot.edge(a, b, label=label.replace("\n", " "), **attrs)
     return dot
 
 
@@ -735,6 +764,18 @@ def draw_graph(
     Returns:
         An :class:`AutogradGraph` (a ``graphviz.Digraph``): it shows as SVG in Jupyter,
         ``.render('graph.svg')`` writes a file, ``.source`` is the DOT text.
+
+    Without a recording, intermediate values are shown while the graph still holds them
+    (before ``backward()``, or after ``backward(retain_graph=True)``). To see them, their
+    gradients and the module frames after backward, record the forward pass::
+
+        with ag.viz.Recording() as rec:
+            loss = loss_fn(model(x), y)
+        with rec.capture_grads():
+            loss.backward()
+        ag.viz.draw_graph(loss, params=model, recording=rec)
+
+    (:func:`~autograd_lite.viz.trace_step` does all of this, and the update, in one call.)
 
     >>> import autograd_lite as ag
     >>> x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)

@@ -61,7 +61,7 @@ def build(lib: Any, cfg: dict[str, Any], data: dict[str, Any]) -> Runner:
 
 WORKLOAD = Workload(
     name="cnn",
-    description="(64,1,28,28) f32: conv3x3 1->8, relu, pool2, conv3x3 8->16, relu, pool2, linear 784->10, CE, SGD",
+    description="(64,1,28,28) f32: conv 1->8, relu, pool, conv 8->16, relu, pool, linear 784->10, CE, SGD",
     unit="ms/step", scale=1e3, target=1.5, reps=5, rtol=1e-4,
     config=config, make_data=make_data, units=lambda cfg: cfg["steps"],
     build=build, numpy=numpy_reference.cnn,

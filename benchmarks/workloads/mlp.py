@@ -26,7 +26,7 @@ def make_data(cfg: dict[str, Any]) -> dict[str, Any]:
     x = rng.standard_normal((cfg["samples"], SIZES[0]), dtype=np.float32)
     y = rng.integers(0, SIZES[-1], size=cfg["samples"]).astype(np.int64)
     weights: dict[str, np.ndarray] = {}
-    for layer, (fan_in, fan_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+    for layer, (fan_in, fan_out) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=False)):
         weights.update(linear_weights(rng, str(2 * layer), fan_in, fan_out, np.float32))
     return {"x": x, "y": y, "weights": weights}
 

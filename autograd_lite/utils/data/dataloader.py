@@ -78,7 +78,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
         except TypeError:
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
-        return kind(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return kind(*(default_collate(list(samples)) for samples in zip(*batch, strict=False)))
     if isinstance(elem, Sequence):
         size = len(elem)
         for i, sample in enumerate(batch):
@@ -87,7 +87,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
                     f"default_collate: each sample in the batch must have the same number of fields; "
                     f"sample 0 has {size} but sample {i} has {len(sample)}"
                 )
-        return [default_collate(list(samples)) for samples in zip(*batch)]
+        return [default_collate(list(samples)) for samples in zip(*batch, strict=False)]
     raise TypeError(
         f"default_collate: batch must contain tensors, numpy arrays, numbers, strings, dicts or "
         f"lists; found {kind.__name__}. Pass a collate_fn to batch other types"
@@ -175,7 +175,9 @@ class DataLoader:
         elif not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive (the sampler sets the order)")
+            raise ValueError(
+                "DataLoader: sampler and shuffle=True are mutually exclusive (the sampler sets the order)"
+            )
         if sampler is None:
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None:

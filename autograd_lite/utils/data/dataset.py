@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import warnings
 from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any, Generic, TypeVar
@@ -125,6 +126,12 @@ def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
         # Hand out what flooring left over one at a time, from the first split on (as PyTorch does).
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
+        for i, size in enumerate(sizes):
+            if size == 0:
+                warnings.warn(
+                    f"random_split: split {i} of fractions {lengths} of {n} samples is empty",
+                    UserWarning, stacklevel=3,
+                )
         return sizes
     if not all_ints:
         raise ValueError(
@@ -139,7 +146,9 @@ def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
     return [int(x) for x in lengths]
 
 
-def random_split(dataset: Dataset[T_co], lengths: Sequence[float], generator: Any = None) -> list[Subset[T_co]]:
+def random_split(
+    dataset: Dataset[T_co], lengths: Sequence[float], generator: Any = None
+) -> list[Subset[T_co]]:
     """Split ``dataset`` at random into non-overlapping subsets of the given lengths.
 
     ``lengths`` are sample counts summing to ``len(dataset)``, or fractions summing to 1
@@ -155,4 +164,5 @@ def random_split(dataset: Dataset[T_co], lengths: Sequence[float], generator: An
     n = len(dataset)  # type: ignore[arg-type]
     sizes = _split_lengths(n, lengths)
     order = get_rng(generator).permutation(n).tolist()
-    return [Subset(dataset, order[end - size:end]) for end, size in zip(accumulate(sizes), sizes)]
+    ends = accumulate(sizes)
+    return [Subset(dataset, order[end - size:end]) for end, size in zip(ends, sizes, strict=True)]
