@@ -36,7 +36,6 @@ from .random import Generator, initial_seed, manual_seed, seed
 from . import autograd, nn, optim, utils  # noqa: E402
 from .serialization import load, load_safetensors, save, save_safetensors  # noqa: E402
 
-from . import utils  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 
 _engine._late_imports()

@@ -14,8 +14,31 @@ import numpy as np
 
 from ._dtype import as_dtype, int64
 from .ops.elementwise import (
-    Abs, Add, Cast, Clamp, Clone, CopyFrom, Cos, Div, Exp, FillLike, Log, Maximum, Minimum,
-    Mul, Neg, Pow, Relu, Sigmoid, Sign, Sin, Softplus, Sqrt, Sub, Tanh, Where,
+    Abs,
+    Add,
+    Cast,
+    Clamp,
+    Clone,
+    CopyFrom,
+    Cos,
+    Div,
+    Exp,
+    FillLike,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Relu,
+    Sigmoid,
+    Sign,
+    Sin,
+    Softplus,
+    Sqrt,
+    Sub,
+    Tanh,
+    Where,
 )
 from .ops.linalg import Einsum, Matmul
 from .ops.primitive import apply, binary, unary

@@ -204,8 +204,8 @@ def test_conv2d_module_parameters_init_and_repr(torch):
     assert [(n, tuple(p.shape)) for n, p in conv.named_parameters()] == [
         ("weight", (6, 2, 3, 2)), ("bias", (6,))]
     bound = 1 / math.sqrt(2 * 3 * 2)  # kaiming_uniform_(a=sqrt(5)) on fan_in = 12
-    assert np.abs(conv.weight.numpy()).max() <= bound and np.abs(conv.bias.numpy()).max() <= bound
-    assert np.abs(conv.weight.numpy()).max() > 0.5 * bound  # the range is used, not a constant
+    assert np.abs(conv.weight.detach().numpy()).max() <= bound and np.abs(conv.bias.detach().numpy()).max() <= bound
+    assert np.abs(conv.weight.detach().numpy()).max() > 0.5 * bound  # the range is used, not a constant
     reference = torch.nn.Conv2d(4, 6, (3, 2), stride=2, padding=1, groups=2)
     assert repr(conv) == repr(reference)
     assert repr(ag.nn.Conv2d(1, 2, 3, bias=False, dilation=2)) == repr(torch.nn.Conv2d(1, 2, 3, bias=False, dilation=2))
@@ -233,7 +233,7 @@ def test_cnn_state_dict_loads_into_torch_and_back(torch):
     theirs.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in ours.state_dict().items()})
     ours.eval()
     theirs.eval()
-    np.testing.assert_allclose(ours(ag.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours(ag.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
     # torch -> ours, into a fresh model with other weights
     torch.manual_seed(5)
     theirs = _cnn(torch).double()
@@ -243,7 +243,7 @@ def test_cnn_state_dict_loads_into_torch_and_back(torch):
     fresh.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     fresh.eval()
     theirs.eval()
-    np.testing.assert_allclose(fresh(ag.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(fresh(ag.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
 
 
 def test_cnn_training_step_matches_torch(torch):

@@ -93,9 +93,10 @@ def gradcheck(
                 row, col = np.argwhere(bad)[0]
                 message = (
                     f"gradcheck: Jacobian mismatch for output {k} with respect to input {position} "
-                    f"(shape {tuple(x.shape)}) at input element {np.unravel_index(col, x.shape)}, "
-                    f"output element {row}: numerical {num[row, col]!r} vs analytical "
-                    f"{ana[row, col]!r} ({int(bad.sum())} of {bad.size} entries differ)"
+                    f"(shape {tuple(x.shape)}) at input element "
+                    f"{tuple(int(i) for i in np.unravel_index(col, x.shape))}, output element {int(row)}: "
+                    f"numerical {float(num[row, col])!r} vs analytical {float(ana[row, col])!r} "
+                    f"({int(bad.sum())} of {bad.size} entries differ)"
                 )
                 if raise_exception:
                     raise GradcheckError(message)
@@ -110,6 +111,7 @@ def gradgradcheck(
     """gradcheck of the gradient itself: checks second derivatives via ``create_graph=True``."""
     from ..tensor import Tensor
     from .engine import grad
+    from .grad_mode import enable_grad
 
     inputs = _as_tuple(inputs)
     outputs = _outputs(fn, inputs)
@@ -124,12 +126,18 @@ def gradgradcheck(
 
     def first_derivative(*args: Any) -> tuple:
         xs, vs = args[:n_inputs], args[n_inputs:]
-        outs = _outputs(fn, xs)
-        used = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
-        targets = [xs[i] for i in differentiable]
-        grads = grad([o for o, _ in used], targets, [v for _, v in used], create_graph=True,
-                     allow_unused=True)
-        return tuple(g for g in grads if g is not None)
+        # grad mode on even inside gradcheck's no_grad finite differences: this function differentiates
+        with enable_grad():
+            outs = _outputs(fn, xs)
+            used = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+            targets = [xs[i] for i in differentiable]
+            if not used:
+                return tuple(Tensor._wrap(np.zeros(t.shape, dtype=t.dtype)) for t in targets)
+            grads = grad([o for o, _ in used], targets, [v for _, v in used], create_graph=True,
+                         allow_unused=True)
+        # an unused input has a zero gradient (not a missing output, which would skip the check)
+        return tuple(g if g is not None else Tensor._wrap(np.zeros(t.shape, dtype=t.dtype))
+                     for g, t in zip(grads, targets))
 
     return gradcheck(first_derivative, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from .. import functional as _F
-from ..ops.elementwise import Add, Clamp, Mul, Relu, Sigmoid, Softplus, Tanh, Where
-from ..ops.linalg import Matmul
+from ..ops.elementwise import Clamp, Mul, Relu, Sigmoid, Softplus, Tanh, Where
+from ..ops.linalg import Linear as LinearPrimitive
 from ..ops.primitive import apply, binary, unary
 from ..ops.reduction import LogSoftmax, Sum
-from ..ops.shape import GetItem, IndexPut, Permute
+from ..ops.shape import GetItem, IndexPut
 from ..ops.special import BinaryCrossEntropy, Erf
 from ..random import get_rng
 from ..tensor import Tensor, as_tensor
@@ -32,7 +32,6 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
 
-_PERMUTE_2D = {"axes": (1, 0)}
 _SUM_ALL = {"axis": None, "keepdims": False}
 
 
@@ -55,8 +54,7 @@ def _maybe_inplace(input: Tensor, inplace: bool, name: str, fn: Any) -> Tensor:
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = input @ weight.T + bias, with weight of shape (out_features, in_features).
 
-    Built from the transpose (a view) and matmul primitives; NumPy's matmul hands the
-    transposed view to BLAS without copying it.
+    One fused primitive (``ops.linalg.Linear``): a single graph node per layer.
     """
     if type(input) is not Tensor:
         input = _t(input)
@@ -70,16 +68,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"incompatible; expected weight (out_features, in_features) with in_features == "
             f"input.shape[-1]"
         )
-    out = apply(Matmul, (input, unary(Permute, weight, _PERMUTE_2D)))
-    if bias is None:
-        return out
-    b_shape = bias._data.shape if isinstance(bias, Tensor) else np.shape(bias)
-    if b_shape != (w_shape[0],) and b_shape != ():
-        raise RuntimeError(
-            f"linear: bias of shape {tuple(b_shape)} doesn't match out_features={w_shape[0]}; "
-            f"expected shape ({w_shape[0]},)"
-        )
-    return binary(Add, out, bias)
+    if bias is not None:
+        b_shape = bias._data.shape if isinstance(bias, Tensor) else np.shape(bias)
+        if b_shape != (w_shape[0],) and b_shape != ():
+            raise RuntimeError(
+                f"linear: bias of shape {tuple(b_shape)} doesn't match out_features={w_shape[0]}; "
+                f"expected shape ({w_shape[0]},)"
+            )
+    return apply(LinearPrimitive, (input, weight, bias))
 
 
 def identity(input: Tensor) -> Tensor:

@@ -65,3 +65,35 @@ class Einsum(Primitive):
     forward = staticmethod(lambda *operands, equation: np.einsum(equation, *operands))
     vjps = _PerInput(_einsum_vjp)  # type: ignore[assignment]
 
+
+
+def _linear(x, w, b):  # type: ignore[no-untyped-def]
+    out = np.matmul(x, w.T)  # BLAS reads the transposed view without a copy
+    if b is not None:
+        out += b  # ``out`` is a fresh array, so adding in place is safe
+    return out
+
+
+def _rows(t, width):  # type: ignore[no-untyped-def]
+    """View a (..., width) array or tensor as a matrix of rows."""
+    return Reshape.call(t, shape=(-1, width))
+
+
+class Linear(Primitive):
+    """out = x @ w^T + b   (x: (..., in), w: (out, in), b: (out,) or None)
+
+    grad_x = grad_out @ w;  grad_w = grad_out^T @ x (over all rows);  grad_b = sum of grad_out rows
+
+    One fused node instead of transpose + matmul + add: fewer nodes to record and walk, and
+    no broadcast to undo for the bias.
+    """
+
+    forward = staticmethod(_linear)
+    vjps = (
+        lambda g, out, x, w, b: g @ w,
+        lambda g, out, x, w, b: _rows(g, w.shape[0]).mT @ _rows(x, w.shape[1]),
+        lambda g, out, x, w, b: _rows(g, w.shape[0]).sum(axis=0),
+    )
+
+
+from .shape import Reshape  # noqa: E402
