@@ -44,7 +44,7 @@ from .ops.linalg import Einsum, Matmul
 from .ops.primitive import apply, binary, unary
 from .ops.reduction import Amax, Amin, LogSoftmax, LogSumExp, Prod, Sum
 from .ops.shape import Cat, Expand, Gather, GetItem, IndexPut, Permute, Reshape, _is_basic
-from .tensor import Tensor, _normalize_dims, as_tensor
+from .tensor import Tensor, _invalidate_saved_output, _normalize_dims, as_tensor
 
 
 def _t(x: Any) -> Tensor:
@@ -212,7 +212,7 @@ def matmul(input: Any, other: Any) -> Tensor:
     if type(input) is Tensor and type(other) is Tensor:
         try:
             return binary(Matmul, input, other)
-        except ValueError:
+        except RuntimeError:
             pass  # fall through to the checks below, which explain the problem
     input, other = _t(input), _t(other)
     if input.ndim == 0 or other.ndim == 0:
@@ -809,6 +809,7 @@ def setitem(input: Tensor, key: Any, value: Any) -> None:
                 f"__setitem__: cannot assign a value of shape {np.shape(value_data)} at index {key!r} "
                 f"of a tensor of shape {tuple(input.shape)}: {error}"
             ) from None
+        _invalidate_saved_output(input)
         input._bump_version()
         return
     input._inplace("__setitem__", lambda s, v: apply(IndexPut, (s, v), {"index": key}), value)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._dtype import as_dtype, bool_, float32, float64, get_default_dtype, int64
 from .autograd.grad_mode import _state
-from .autograd.node import Node, VersionCounter, inplace_epoch
+from .autograd.node import OUTPUT_MODIFIED, Node, VersionCounter, inplace_epoch
 
 _BASIC_INDEX_TYPES = (int, slice, type(None), type(Ellipsis), np.integer)
 
@@ -424,7 +424,7 @@ class Tensor:
         if isinstance(other, Tensor):
             try:
                 return binary(Matmul, self, other)
-            except ValueError:
+            except RuntimeError:
                 pass  # let matmul explain the shape problem
         return _F.matmul(self, other)
 
@@ -532,6 +532,7 @@ class Tensor:
             raise RuntimeError(
                 f"{op}: result type {out.dtype} can't be cast to the tensor's dtype {self._data.dtype}"
             )
+        _invalidate_saved_output(self)
         if tracked:
             self._data = out if out.dtype == self._data.dtype else out.astype(self._data.dtype)
             self.grad_fn = result.grad_fn
@@ -591,6 +592,13 @@ class Tensor:
 
     def __ipow__(self, other: Any) -> Tensor:
         return self.pow_(other)
+
+
+def _invalidate_saved_output(tensor: Tensor) -> None:
+    """An op that saved this tensor as its output (exp, tanh, ...) can no longer backward."""
+    node = tensor.grad_fn
+    if node is not None and node.out is not None and node.out is not OUTPUT_MODIFIED:
+        node.out = OUTPUT_MODIFIED
 
 
 class _RemovableHandle:

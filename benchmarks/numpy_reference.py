@@ -274,39 +274,62 @@ def cnn(cfg: dict[str, Any], data: dict[str, Any]) -> Runner:
 
 
 # ---------------------------------------------------------------------------------- char_rnn
+def _clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> None:
+    """PyTorch's clip_grad_norm_: scale all gradients by min(1, max_norm / (||g|| + 1e-6))."""
+    total = np.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+    scale = min(max_norm / (total + 1e-6), 1.0)
+    for g in grads.values():
+        g *= scale
+
+
+def _adam(params: dict[str, np.ndarray], grads: dict[str, np.ndarray], state: dict[str, Any], lr: float,
+          beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+    """Adam as PyTorch writes it: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+    state["t"] = t = state.get("t", 0) + 1
+    step_size = lr / (1 - beta1**t)
+    root_correction = np.sqrt(1 - beta2**t)
+    for name, g in grads.items():
+        m = state.setdefault("m_" + name, np.zeros_like(g))
+        v = state.setdefault("v_" + name, np.zeros_like(g))
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        params[name] -= step_size * m / (np.sqrt(v) / root_correction + eps)
+
+
 def char_rnn(cfg: dict[str, Any], data: dict[str, Any]) -> Runner:
     """Embedding, one LSTM layer (PyTorch's gate order i, f, g, o), Linear, cross-entropy.
 
-    Forward per step t:  z = x_t W_ih^T + b_ih + h W_hh^T + b_hh;  i, f, o = s(z_i, z_f, z_o),
+    Forward per time step:  z = x_t W_ih^T + b_ih + h W_hh^T + b_hh;  i, f, o = s(z_i, z_f, z_o),
     g = tanh(z_g);  c' = f c + i g;  h' = o tanh(c').
-    Backward through time:  do = dh tanh(c');  dc = dc_next + dh o (1 - tanh(c')^2);
-    di = dc g;  dg = dc i;  df = dc c;  dc_next = dc f;  dz = (di i(1-i), df f(1-f),
-    dg (1-g^2), do o(1-o));  dh_next = dz W_hh;  dW_hh += dz^T h;  dW_ih += dz^T x_t.
+    Backward through time:  dc = dc_next + dh o (1 - tanh(c')^2);  dz = (dc g i(1-i),
+    dc c f(1-f), dc i (1-g^2), dh tanh(c') o(1-o));  dc_next = dc f;  dh_next = dz W_hh;
+    dW_hh = sum_t dz_t^T h_t;  dW_ih = sum_t dz_t^T x_t;  the embedding rows add up dz W_ih.
+    The state entering a chunk is a constant (truncated BPTT), so no gradient flows into it.
+    Then clip_grad_norm_ and Adam, as in the example.
     """
-    inputs, targets = data["inputs"], data["targets"]
-    t_len, hidden, lr = cfg["seq_len"], cfg["hidden"], cfg["lr"]
+    inputs, targets, steps = data["inputs"], data["targets"], data["steps"]
+    t_len, hd = cfg["seq_len"], cfg["hidden"]
     b = inputs.shape[0]
-    steps = inputs.shape[1] // t_len
     params: dict[str, np.ndarray] = {}
+    adam: dict[str, Any] = {}
 
     def reset() -> None:
         params.update(_copy_weights(data))
+        adam.clear()
 
-    def step(ids: np.ndarray, labels: np.ndarray) -> float:
+    def step(ids: np.ndarray, labels: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple:
         p = params
-        emb_w, w_ih, w_hh = p["embed.weight"], p["lstm.weight_ih_l0"], p["lstm.weight_hh_l0"]
-        w_out = p["head.weight"]
-        hd = hidden
+        emb_w, w_ih, w_hh, w_out = p["embed.weight"], p["rnn.weight_ih_l0"], p["rnn.weight_hh_l0"], p["head.weight"]
         emb = emb_w[ids]  # (b, T, E)
-        xz = emb @ w_ih.T + (p["lstm.bias_ih_l0"] + p["lstm.bias_hh_l0"])  # (b, T, 4H)
-        h = np.zeros((b, hd))
-        c = np.zeros((b, hd))
+        xz = emb @ w_ih.T + (p["rnn.bias_ih_l0"] + p["rnn.bias_hh_l0"])  # (b, T, 4H)
         gates = np.empty((b, t_len, 4 * hd))  # activated i, f, g, o
         cs = np.empty((b, t_len + 1, hd))  # cs[:, t] is the cell state entering step t
         hs = np.empty((b, t_len + 1, hd))
         tcs = np.empty((b, t_len, hd))
-        cs[:, 0] = c
-        hs[:, 0] = h
+        cs[:, 0], hs[:, 0] = c, h
         for t in range(t_len):
             z = xz[:, t] + h @ w_hh.T
             a = gates[:, t]
@@ -339,20 +362,23 @@ def char_rnn(cfg: dict[str, Any], data: dict[str, Any]) -> Runner:
             dc_next = dc * f
             dh_next = dz @ w_hh
         dz_flat = dz_all.reshape(b * t_len, 4 * hd)
-        grads["lstm.weight_hh_l0"] = dz_flat.T @ hs[:, :-1].reshape(b * t_len, hd)
-        grads["lstm.weight_ih_l0"] = dz_flat.T @ emb.reshape(b * t_len, -1)
-        grads["lstm.bias_ih_l0"] = grads["lstm.bias_hh_l0"] = dz_flat.sum(axis=0)
+        grads["rnn.weight_hh_l0"] = dz_flat.T @ hs[:, :-1].reshape(b * t_len, hd)
+        grads["rnn.weight_ih_l0"] = dz_flat.T @ emb.reshape(b * t_len, -1)
+        grads["rnn.bias_ih_l0"] = dz_flat.sum(axis=0)
+        grads["rnn.bias_hh_l0"] = grads["rnn.bias_ih_l0"].copy()
         demb = np.zeros_like(emb_w)
         np.add.at(demb, ids.reshape(-1), dz_flat @ w_ih)
         grads["embed.weight"] = demb
-        for name, grad in grads.items():
-            p[name] -= lr * grad
-        return loss
+        _clip_grad_norm(grads, cfg["max_norm"])
+        _adam(p, grads, adam, cfg["lr"])
+        return loss, h, c
 
     def run() -> dict[str, float]:
+        h = np.zeros((b, hd))
+        c = np.zeros((b, hd))
         for j in range(steps):
             window = slice(j * t_len, (j + 1) * t_len)
-            loss = step(inputs[:, window], targets[:, window])
+            loss, h, c = step(inputs[:, window], targets[:, window], h, c)
         return {"loss": loss, "weight_norm": tensor_norm(params.values())}
 
     return Runner(reset, run)

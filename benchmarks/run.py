@@ -54,10 +54,13 @@ class WorkerError(RuntimeError):
 class Worker:
     """The parent's handle on one ``benchmarks.worker`` process."""
 
-    def __init__(self, workload: str, framework: str, quick: bool) -> None:
+    def __init__(self, workload: str, framework: str, quick: bool, threads: int | None = None) -> None:
         self.framework = framework
         self.stderr = tempfile.TemporaryFile(mode="w+")
         env = dict(os.environ)
+        if threads is not None:  # read by OpenBLAS, MKL and PyTorch's OpenMP pool at start-up
+            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                env[name] = str(threads)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         command = [sys.executable, "-m", "benchmarks.worker", workload, framework]
         if quick:
@@ -114,14 +117,15 @@ def _fresh_entry(framework: str) -> dict[str, Any]:
 
 
 def run_workload(
-    workload: Workload, frameworks: list[str], quick: bool, reps: int, warmup: int, log: Any
+    workload: Workload, frameworks: list[str], quick: bool, reps: int, warmup: int, log: Any,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Run one workload for every framework, interleaved; return its raw measurements."""
     cfg = workload.config(quick)
     entries = {fw: _fresh_entry(fw) for fw in frameworks}
     workers: dict[str, Worker] = {}
     for fw in frameworks:  # start them together: the imports overlap, nothing is timed yet
-        workers[fw] = Worker(workload.name, fw, quick)
+        workers[fw] = Worker(workload.name, fw, quick, threads)
     try:
         for fw in frameworks:
             try:
@@ -370,8 +374,9 @@ def format_markdown(headers: list[str], rows: list[list[str]]) -> str:
 
 def markdown_document(reports: list[dict[str, Any]], info: dict[str, Any], settings: dict[str, Any]) -> str:
     parts = [f"Machine: {line}  " for line in describe_machine(info)]
+    threads = "default threads" if settings["threads"] is None else f"{settings['threads']} thread(s) per worker"
     parts.append(f"Run: {settings['when']}, {settings['mode']}, {settings['reps']} timed runs after "
-                 f"{settings['warmup']} warm-up, interleaved.\n")
+                 f"{settings['warmup']} warm-up, interleaved, {threads}.\n")
     for headers, rows in tables(reports):
         parts.append(format_markdown(headers, rows) + "\n")
     parts.append(TABLE_NOTES)
@@ -392,6 +397,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="timed runs per framework (default: the workload's own, 1 with --quick)")
     parser.add_argument("--warmup", type=int, default=None,
                         help="untimed runs first (default 1, 0 with --quick)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="set OMP/OPENBLAS/MKL_NUM_THREADS in every worker (default: leave them as they are)")
     parser.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement as JSON")
     return parser.parse_args(argv)
@@ -429,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         workload = get(name)
         reps = args.reps if args.reps is not None else (1 if args.quick else workload.reps)
         started = time.perf_counter()
-        report = run_workload(workload, frameworks, args.quick, reps, warmup, sys.stdout)
+        report = run_workload(workload, frameworks, args.quick, reps, warmup, sys.stdout, args.threads)
         compare(report)
         report["reps"], report["warmup"] = reps, warmup
         reports.append(report)
@@ -456,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {
         "when": time.strftime("%Y-%m-%d %H:%M"), "mode": "quick" if args.quick else "full",
         "reps": args.reps if args.reps is not None else ("1" if args.quick else "per-workload default"),
-        "warmup": warmup, "frameworks": frameworks, "torch_missing": torch_missing,
+        "warmup": warmup, "frameworks": frameworks, "torch_missing": torch_missing, "threads": args.threads,
     }
     if args.markdown:
         Path(args.markdown).write_text(markdown_document(reports, info, settings), encoding="utf-8")

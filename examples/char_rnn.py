@@ -11,14 +11,15 @@ detached, so gradients stop at the chunk boundary.
 
 What to expect: a model that knows nothing guesses uniformly, a loss of ln(vocabulary
 size) nats per character (about 3.85 here); one that only knows how often each letter
-occurs gets about 3.0. This model falls well below both (about 1.2 at the default size,
-in under a minute on a laptop CPU), and then samples text at two temperatures: low
-gives safe, repetitive text, high gives riskier new words.
+occurs gets about 3.0. This model falls well below both: at the default size (30 epochs,
+about 10 s on a laptop CPU) to about 1.0 on the training text and 1.9 on a held-out 10%
+it never trained on. Then it samples text at two temperatures: low gives safe,
+repetitive text, high gives riskier new words.
 
 Run it::
 
     python examples/char_rnn.py
-    python examples/char_rnn.py --cell gru --epochs 60
+    python examples/char_rnn.py --cell gru
     python examples/char_rnn.py --text my_book.txt --hidden 256
 """
 
@@ -111,7 +112,7 @@ def sample(model: CharModel, chars: list[str], prompt: str, length: int, tempera
 
 
 def main(
-    epochs: int = 40,
+    epochs: int = 30,
     batch_size: int = 16,
     seq_len: int = 48,
     hidden_size: int = 128,
@@ -193,7 +194,7 @@ def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--hidden", type=int, default=128, help="hidden state size")
     parser.add_argument("--seq-len", type=int, default=48, help="characters per BPTT chunk")
     parser.add_argument("--batch-size", type=int, default=16, help="parallel text streams")

@@ -3,8 +3,9 @@
 The seed article names mean squared error as the loss for regression. Here 256 points
 ``y = sin(x) + noise`` (noise standard deviation 0.1, so the best possible training MSE
 is about 0.01) are fitted by a 1-64-64-1 tanh network with Adam (its learning rate
-annealed by a cosine schedule) and mini-batches from a DataLoader. The script prints the training loss as it falls, the error against the
-noise-free curve, and saves a plot of the data, the truth and the fit.
+annealed by a cosine schedule) and mini-batches from a DataLoader. The script prints
+the training loss as it falls and the error against the noise-free curve, and saves a
+plot of the data, the truth and the fit.
 
 Run it::
 

@@ -123,7 +123,7 @@ def torch_dims(x: Any, axis: tuple | None) -> tuple:
 def torch_reduce(fn: Callable, x: Any, axis: tuple | None, keepdims: bool) -> Any:
     """Call a torch reduction with our (axis, keepdims) attributes; 0-d inputs reduce to themselves."""
     if x.ndim == 0:
-        return fn(x)
+        return fn(x, dim=0, keepdim=keepdims)
     return fn(x, dim=torch_dims(x, axis), keepdim=keepdims)
 
 

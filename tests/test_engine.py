@@ -75,9 +75,6 @@ def test_inplace_on_unsaved_values_is_fine_and_recorded() -> None:
     assert a.grad.tolist() == [4.0, 4.0]  # d/da (3(a+1) + a)
 
 
-@pytest.mark.xfail(strict=True, reason="core: a primitive's saved OUTPUT (saves_out: exp, tanh, sigmoid, "
-                   "sqrt, pow, ...) is not version-checked, so changing it in place under no_grad gives a "
-                   "silently wrong gradient instead of an error")
 def test_modifying_a_saved_output_makes_backward_raise() -> None:
     a = leaf([1.0, 2.0])
     b = a.exp()  # ExpBackward's VJP reads b itself
@@ -558,7 +555,6 @@ def test_ten_thousand_steps_keep_nothing_alive_and_make_no_cycles() -> None:
     gc.collect()
     was_enabled = gc.isenabled()
     gc.disable()  # reference counting alone must free each step's graph
-    tracemalloc.start()
     try:
         dead_checks = 0
         for step in range(10_000):
@@ -570,11 +566,13 @@ def test_ten_thousand_steps_keep_nothing_alive_and_make_no_cycles() -> None:
                 del loss, hidden, output
                 assert all(r() is None for r in refs), f"step {step}: its graph or arrays are still alive"
                 dead_checks += 1
-            if step == 1_000:
+            if step == 6_000:  # tracing is slow: watch the last 4,000 steps, after a 1,000-step warm-up
+                tracemalloc.start()
+            if step == 7_000:
                 baseline, _ = tracemalloc.get_traced_memory()
         current, _ = tracemalloc.get_traced_memory()
         assert dead_checks == 20
-        assert current - baseline < 64 * 1024, f"memory grew by {current - baseline} bytes over 9,000 steps"
+        assert current - baseline < 32 * 1024, f"memory grew by {current - baseline} bytes over 3,000 steps"
         assert gc.collect() == 0, "the training loop created reference cycles"
     finally:
         tracemalloc.stop()

@@ -233,7 +233,8 @@ def test_cnn_state_dict_loads_into_torch_and_back(torch):
     theirs.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in ours.state_dict().items()})
     ours.eval()
     theirs.eval()
-    np.testing.assert_allclose(ours(ag.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    expected = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ours(ag.tensor(x)).detach().numpy(), expected, atol=1e-12)
     # torch -> ours, into a fresh model with other weights
     torch.manual_seed(5)
     theirs = _cnn(torch).double()
@@ -243,7 +244,8 @@ def test_cnn_state_dict_loads_into_torch_and_back(torch):
     fresh.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     fresh.eval()
     theirs.eval()
-    np.testing.assert_allclose(fresh(ag.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    expected = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(fresh(ag.tensor(x)).detach().numpy(), expected, atol=1e-12)
 
 
 def test_cnn_training_step_matches_torch(torch):

@@ -690,8 +690,6 @@ def test_inplace_errors() -> None:
     assert x.tolist() == [[1.0] * 3] * 2
 
 
-@pytest.mark.xfail(strict=True, reason="core: ops.primitive.binary lets NumPy's ValueError through "
-                   "('operands could not be broadcast together ...'), which does not name the op")
 def test_broadcast_errors_name_the_op_and_shapes() -> None:
     with pytest.raises(RuntimeError, match=r"mul.*\(2, 3\).*\(4,\)"):
         ag.ones(2, 3) * ag.ones(4)

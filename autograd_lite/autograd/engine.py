@@ -21,7 +21,7 @@ import numpy as np
 
 from .._broadcast import unbroadcast
 from .grad_mode import _anomaly, _state
-from .node import Node, inplace_epoch
+from .node import OUTPUT_MODIFIED, Node, inplace_epoch
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -159,6 +159,12 @@ _UNVISITED = object()
 
 
 def _check_versions(node: Node) -> None:
+    if node.out is OUTPUT_MODIFIED:
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an in-place "
+            f"operation: the output of {node.prim.backward_name}, which its backward reads, was changed "
+            "in place. Use .clone() before the in-place op."
+        )
     versions = node.versions
     for position, item in enumerate(node.inputs):
         counter = getattr(item, "_vc", None)

@@ -63,6 +63,14 @@ class Node:
         self.hooks.append(hook)
 
 
+class _OutputModified:
+    def __repr__(self) -> str:
+        return "<output modified in place>"
+
+
+#: stands in ``Node.out`` once the saved output was overwritten by an in-place op
+OUTPUT_MODIFIED = _OutputModified()
+
 #: bumped by every in-place write anywhere; a node created in the current epoch can skip
 #: checking its inputs' versions, because nothing has been modified since it was recorded.
 inplace_epoch = [0]

@@ -122,7 +122,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
     if o % groups:
-        raise RuntimeError(f"{op}: out_channels {o} (weight shape {tuple(weight.shape)}) must be divisible by groups={groups}")
+        raise RuntimeError(
+            f"{op}: out_channels {o} (weight shape {tuple(weight.shape)}) must be divisible by groups={groups}"
+        )
     if c != cg * groups:
         raise RuntimeError(
             f"{op}: input of shape {tuple(input.shape)} has {c} channels, but weight of shape "

@@ -23,14 +23,15 @@ class _BatchNorm(Module):
     ``running_mean`` / ``running_var`` (buffers) towards the batch mean and *unbiased*
     variance by ``momentum`` (``momentum=None``: a cumulative average over the
     ``num_batches_tracked`` batches seen). Eval: normalise with the running statistics.
-    ``affine`` adds the learnable ``weight`` (ones) and ``bias`` (zeros);
+    ``affine`` adds the learnable ``weight`` (ones) and, unless ``bias=False``, ``bias`` (zeros);
     ``track_running_stats=False`` keeps no statistics and always uses the batch's.
     """
 
     _input_dims: tuple[int, ...] = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -40,7 +41,10 @@ class _BatchNorm(Module):
         dt = get_default_dtype() if dtype is None else as_dtype(dtype)
         if affine:
             self.weight = Parameter(Tensor._wrap(np.ones(num_features, dtype=dt)))
-            self.bias = Parameter(Tensor._wrap(np.zeros(num_features, dtype=dt)))
+            if bias:
+                self.bias = Parameter(Tensor._wrap(np.zeros(num_features, dtype=dt)))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -62,10 +66,11 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            with no_grad():
-                self.weight.fill_(1)  # type: ignore[union-attr]
-                self.bias.zero_()  # type: ignore[union-attr]
+        with no_grad():
+            if self.weight is not None:
+                self.weight.fill_(1)
+            if self.bias is not None:
+                self.bias.zero_()
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim not in self._input_dims:
@@ -90,7 +95,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -147,4 +152,5 @@ class LayerNorm(Module):
         return layer_norm(input, self.normalized_shape, params["weight"], params["bias"], self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")

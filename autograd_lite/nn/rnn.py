@@ -230,8 +230,6 @@ class RNNBase(Module):
         text = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
-        if self.mode == "RNN_RELU":
-            text += ", nonlinearity='relu'"
         if self.bias is not True:
             text += f", bias={self.bias}"
         if self.batch_first is not False:

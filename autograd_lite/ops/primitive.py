@@ -159,7 +159,10 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
         y = as_tensor(y)
         yd = y._data
         y_is_tensor = True
-    out = prim.forward(xd, yd)
+    try:
+        out = prim.forward(xd, yd)
+    except ValueError:
+        raise _broadcast_error(prim, xd, yd) from None
     if type(yd) is float and xd.dtype.kind != "f":
         # PyTorch: an integer tensor combined with a Python float gives the default dtype.
         out = out.astype(get_default_dtype())
@@ -187,6 +190,16 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
             if _anomaly[0] or observers:
                 _finish_node(node, result)
     return result
+
+
+def _broadcast_error(prim: Any, xd: Any, yd: Any) -> RuntimeError:
+    shape_x, shape_y = tuple(np.shape(xd)), tuple(np.shape(yd))
+    if prim.name == "matmul":
+        return RuntimeError(f"matmul: shapes {shape_x} and {shape_y} cannot be multiplied")
+    return RuntimeError(
+        f"{prim.name}: shapes {shape_x} and {shape_y} cannot be broadcast together; sizes must be "
+        "equal or 1 in each dimension, counting from the last"
+    )
 
 
 def reflected(prim: Any, x: Tensor, y: Any) -> Tensor:
