@@ -711,7 +711,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 
 
 def gather(input: Tensor, dim: int, index: Any) -> Tensor:
-    """out[i][j] = input[i][index[i][j]] along ``dim`` (torch.gather)."""
+    """``out[i][j] = input[i][index[i][j]]`` along ``dim`` (torch.gather)."""
     input = _t(input)
     index_array = np.asarray(index._data if isinstance(index, Tensor) else index)
     if index_array.dtype.kind not in "iu":

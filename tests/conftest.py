@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 
+# One BLAS thread: the tests multiply small matrices, where a second thread on a busy 2-core
+# machine only adds contention (set before NumPy is first imported).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import pytest
 from hypothesis import HealthCheck, settings
 

@@ -455,7 +455,9 @@ def test_function_is_differentiable_twice() -> None:
 
 def test_gradcheck_and_gradgradcheck_pass_on_correct_functions() -> None:
     a, b = leaf([[0.5, -1.0], [2.0, 0.3]]), leaf([0.7, 1.1])
-    for fn in (lambda p, q: (p @ q).tanh(), lambda p, q: ag.softmax(p * q, dim=1), lambda p, q: p.max(dim=0).values * q):
+    functions = [lambda p, q: (p @ q).tanh(), lambda p, q: ag.softmax(p * q, dim=1),
+                 lambda p, q: p.max(dim=0).values * q]
+    for fn in functions:
         assert gradcheck(fn, (a, b))
         assert gradgradcheck(fn, (a, b))
 

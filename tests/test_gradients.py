@@ -172,7 +172,8 @@ def test_check_gradients_reports_function_input_index_and_values() -> None:
     assert "first derivative of `wrong_square`" in message
     assert "d/d input 1 (shape (2, 2)) at index (1, 1) (value 4.0)" in message
     assert "1 of 4 checked elements differ" in message
-    numeric, analytic = (float(part.split()[0].rstrip(";")) for part in message.split("numeric ")[1].split(" vs analytic "))
+    numbers = message.split("numeric ")[1].split(" vs analytic ")
+    numeric, analytic = (float(part.split()[0].rstrip(";")) for part in numbers)
     assert analytic == pytest.approx(1.5 * numeric, rel=1e-6)  # 3b v against 2b v
 
 
@@ -204,3 +205,42 @@ def test_check_gradients_passes_constants_through_and_third_order() -> None:
     assert check_gradients(lambda t, i: (t[i] ** 3).sum(), np.array([1.0, 2.0, 3.0]), index, order=3)
     with pytest.raises(ValueError, match="no input to differentiate"):
         check_gradients(lambda t: t, ag.tensor([1.0]))
+
+
+def test_cat_gradient_regression() -> None:
+    # Cat's VJP once read ``out.shape`` although the node does not keep ``out`` (saves_out is False)
+    parts = [np.array([1.0, 2.0]), np.array([3.0]), np.array([[4.0, 5.0]])[0]]
+    check_gradients(lambda *xs: ag.cat(xs) ** 2, *parts, order=2)
+    check_gradients(lambda x: ag.stack([x, x * 2], dim=-1), np.ones((2, 3)), order=2)
+
+
+def test_testing_module_works_without_hypothesis() -> None:
+    """Hypothesis is a test extra: importing the package (and check_gradients) must not need it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "import numpy as np, autograd_lite as ag\n"
+        "from autograd_lite.testing import check_gradients, shapes\n"
+        "assert check_gradients(ag.tanh, np.array([0.3, -0.2]), order=2)\n"
+        "try:\n"
+        "    shapes()\n"
+        "except ImportError as error:\n"
+        "    assert 'pip install' in str(error)\n"
+        "else:\n"
+        "    raise AssertionError('shapes() without hypothesis should raise ImportError')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_testing_module_docstring_examples() -> None:
+    import doctest
+
+    import autograd_lite.testing as testing
+    from autograd_lite.testing import gradients, strategies
+
+    for module in (testing, gradients, strategies):
+        failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert tried > 0 and failures == 0, module.__name__

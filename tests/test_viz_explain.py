@@ -64,7 +64,8 @@ def test_every_gradient_passed_on_adds_up_to_the_engines_total():
             np.testing.assert_allclose(received[step.output], step.upstream, rtol=1e-6, atol=1e-9)
     for name, total in received.items():
         np.testing.assert_allclose(total, e.grads[name], rtol=1e-6, atol=1e-9, err_msg=name)
-    assert [s.number for s in e.steps] == list(range(1, 13))
+    # linear, sigmoid, linear, sigmoid, sub, pow, sum, mul: one backward step each
+    assert [s.number for s in e.steps] == list(range(1, 9))
     assert e.steps[0].output == "loss" and float(e.steps[0].upstream) == 1.0
 
 
@@ -76,14 +77,10 @@ def test_xor_intermediate_gradients_match_torch(torch):
     x = torch.tensor(problem.x.numpy())
     target = torch.tensor(problem.target.numpy())
     steps = {}
-    steps["permute", (2, 3)] = tt["hidden.weight"].permute(1, 0)
-    steps["matmul", (4, 3)] = x @ steps["permute", (2, 3)]
-    steps["add", (4, 3)] = steps["matmul", (4, 3)] + tt["hidden.bias"]
-    steps["sigmoid", (4, 3)] = torch.sigmoid(steps["add", (4, 3)])
-    steps["permute", (3, 1)] = tt["output.weight"].permute(1, 0)
-    steps["matmul", (4, 1)] = steps["sigmoid", (4, 3)] @ steps["permute", (3, 1)]
-    steps["add", (4, 1)] = steps["matmul", (4, 1)] + tt["output.bias"]
-    steps["sigmoid", (4, 1)] = torch.sigmoid(steps["add", (4, 1)])
+    steps["linear", (4, 3)] = x @ tt["hidden.weight"].T + tt["hidden.bias"]
+    steps["sigmoid", (4, 3)] = torch.sigmoid(steps["linear", (4, 3)])
+    steps["linear", (4, 1)] = steps["sigmoid", (4, 3)] @ tt["output.weight"].T + tt["output.bias"]
+    steps["sigmoid", (4, 1)] = torch.sigmoid(steps["linear", (4, 1)])
     steps["sub", (4, 1)] = target - steps["sigmoid", (4, 1)]
     steps["pow", (4, 1)] = steps["sub", (4, 1)] ** 2
     steps["sum", ()] = steps["pow", (4, 1)].sum()
@@ -99,7 +96,7 @@ def test_xor_intermediate_gradients_match_torch(torch):
         np.testing.assert_allclose(e.grads[box.name], reference.grad.numpy(), rtol=1e-5, atol=1e-7,
                                    err_msg=op.title)
         checked += 1
-    assert checked == 12
+    assert checked == len(steps) == 8
     for name, p in tt.items():
         np.testing.assert_allclose(e.grads[name], p.grad.numpy(), rtol=1e-5, atol=1e-7)
 
@@ -109,13 +106,44 @@ def test_text_reads_as_a_worked_chain_rule_example():
     text = str(viz.explain(problem.loss(), params=problem.names))
     words = " ".join(text.split())  # the rules in words are wrapped across lines
     assert text.startswith("Backward pass of loss = ")
-    assert "Step 1: loss = mul(0.5, t11)" in text
+    assert "Step 1: loss = mul(0.5, t7)" in text
     assert "backward starts with 1" in text
     assert "grad_x = grad_out * out * (1 - out)" in text  # the sigmoid's rule, from its docstring
     assert "its own output: at most 0.25, so every sigmoid shrinks the gradient" in words  # in words
-    assert "summed over the broadcast axes down to hidden.bias's shape (3,)" in text
     assert "added into hidden.weight.grad" in text
-    assert "t2 = matmul(x, t1)" in text
+    # one fused op per layer, its inputs called x, weight and bias, its rules from its docstring
+    assert "t1 = linear(x, hidden.weight, hidden.bias)" in text
+    assert "Step 8: t1 = linear(x, hidden.weight, hidden.bias)" in text
+    assert "out = x @ weight^T + bias   with x = t2, weight = output.weight, bias = output.bias" in text
+    assert "grad_x = grad_out @ weight" in text
+    assert "grad_weight = grad_out^T @ x" in text and "grad_bias = sum of grad_out rows" in text
+    assert "bias receives the upstream gradient summed over the rows, because it was added to every row" in words
+    assert "to output.bias (bias):" in text
+    assert "Step 9" not in text
+
+
+def test_broadcast_gradients_are_told_to_be_summed_back():
+    x = ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    b = ag.tensor([10.0, 20.0, 30.0], requires_grad=True)
+    e = viz.explain(((x + b) * 2.0).sum(), params={"x": x, "b": b})
+    # b was added to both rows: each of its elements gets 2 (from the * 2) from each row
+    assert "summed over the broadcast axes down to b's shape (3,)" in e.text
+    (to_b,) = [p for s in e.steps for p in s.passed if p.target == "b"]
+    assert to_b.summed and to_b.grad.shape == (3,)
+    np.testing.assert_array_equal(to_b.grad, [4.0, 4.0, 4.0])
+    np.testing.assert_array_equal(e.grads["x"], np.full((2, 3), 2.0))
+
+
+def test_linear_without_bias():
+    x = ag.tensor([[1.0, 2.0], [3.0, -1.0]])
+    w = ag.tensor([[1.0, 0.5], [2.0, -1.0], [0.0, 1.0]], requires_grad=True)
+    e = viz.explain(ag.nn.functional.linear(x, w).sum(), params={"x": x, "w": w})
+    assert "t1 = linear(x, w, bias=None)" in e.text
+    assert "out = x @ weight^T   with x = x, weight = w, bias = None" in e.text
+    (step,) = [s for s in e.steps if s.op.node.prim.name == "linear"]
+    assert [(p.target, p.argname) for p in step.passed] == [("w", "weight")]  # x needs no grad
+    # d sum(x @ w^T) / d w[j, i] = sum over rows of x[:, i], for every j
+    np.testing.assert_array_equal(e.grads["w"], np.tile([4.0, 1.0], (3, 1)))
 
 
 def test_shared_tensors_are_told_to_add_up():
@@ -163,9 +191,11 @@ def test_annotated_graph(dot_binary, tmp_path):
     e = viz.explain(problem.loss(), params=problem.names)
     g = e.graph()
     parsed = parse_dot(g.source)
-    assert "backward step 1" in g.source and "backward step 12" in g.source
+    assert "backward step 1" in g.source and "backward step 8" in g.source
+    assert "backward step 9" not in g.source
     assert "upstream * out * (1 - out)" in g.source
-    assert len(parsed["nodes"]) == 12 + 12 + 4 + 2  # ops, their outputs, parameters, x and target
+    assert "grad_weight = upstream^T @ x" in g.source and "grad_bias = sum of upstream rows" in g.source
+    assert len(parsed["nodes"]) == 8 + 8 + 4 + 2  # ops, their outputs, parameters, x and target
     with_arrows = e.graph(show_passed=True)
     back = [edge for edge in parse_dot(with_arrows.source)["edges"] if "dashed" in edge[2]]
     assert len(back) == sum(len(s.passed) for s in e.steps)

@@ -94,6 +94,26 @@ def test_op_labels_carry_attributes_and_constants():
     assert 'label="sum(dim=1)"' in source
 
 
+def test_linear_is_one_op_with_named_inputs_and_a_left_out_bias_shows():
+    x = ag.ones(2, 3)
+    w = ag.ones(4, 3, requires_grad=True)
+    b = ag.zeros(4, requires_grad=True)
+    names = {"x": x, "w": w, "b": b}
+    with_bias = viz.draw_graph(nn.functional.linear(x, w, b), params=names)
+    without = viz.draw_graph(nn.functional.linear(x, w), params=names)
+    assert [op.title for op in with_bias.model.ops.values()] == ["linear"]
+    assert [op.title for op in without.model.ops.values()] == ["linear(bias=None)"]
+    (op,) = without.model.ops.values()
+    assert op.call(["x", "w"]) == "linear(x, w, bias=None)"
+    for graph, expected in ((with_bias, {"x", "w", "b"}), (without, {"x", "w"})):
+        parsed = parse_dot(graph.source)
+        labels = {_by_label(parsed, name): name for name in expected}
+        arrows = {(labels[a], label) for a, _, label in parsed["edges"] if a in labels}
+        wanted = {("x", "label=x"), ("w", "label=weight"), ("b", "label=bias")}
+        assert arrows == {pair for pair in wanted if pair[0] in expected}
+    assert 'label="linear(bias=None)"' in without.source
+
+
 def test_styles_distinguish_parameters_inputs_constants_and_output():
     w = ag.tensor([[1.0, 2.0]], requires_grad=True)
     a = ag.tensor([3.0, 4.0], requires_grad=True)  # a leaf that is not named as a parameter
@@ -209,8 +229,12 @@ def test_module_frames_and_parameter_names():
     assert {"cluster_model", "cluster_0", "cluster_1", "cluster_2"} <= set(clusters)
     assert names["0.weight"] in clusters["cluster_0"] and names["2.bias"] in clusters["cluster_2"]
     layer0_ops = {op.key for op in g.model.ops.values() if op.module == "0"}
-    assert {g.model.ops[k].title for k in layer0_ops} == {"permute(dims=(1, 0))", "matmul", "add"}
+    assert [g.model.ops[k].title for k in layer0_ops] == ["linear"]  # one fused op per layer
     assert layer0_ops <= clusters["cluster_0"]
+    (linear0,) = layer0_ops
+    into = {(a, label) for a, b, label in parsed["edges"] if b == linear0}
+    assert into == {(names["const1"], "label=x"),
+                    (names["0.weight"], "label=weight"), (names["0.bias"], "label=bias")}
     sigmoid = next(op for op in g.model.ops.values() if op.title == "sigmoid")
     assert sigmoid.module == "1" and sigmoid.key in clusters["cluster_1"]
     # the final sum was computed outside the model: outside every frame
@@ -228,7 +252,7 @@ def test_collapse_groups_a_modules_internals_into_one_node():
     nodes = parsed["nodes"]
     assert {"group_0", "group_1", "group_2"} <= set(nodes)
     labels = " ".join(label_text(v) for v in nodes.values())
-    assert "matmul" not in labels and "sigmoid" not in labels  # the internals are hidden
+    assert "linear" not in labels and "sigmoid" not in labels  # the internals are hidden
     assert "0.weight (3, 2)" in label_text(nodes["group_0"])
     x_id = next(k for k, v in nodes.items() if k.startswith("c"))
     edges = {(a, b) for a, b, _ in parsed["edges"]}
@@ -251,10 +275,12 @@ def test_collapse_keeps_a_deep_model_small():
         loss = model(ag.ones(1, 4)).sum()
     full = viz.draw_graph(loss, params=model, recording=rec)
     small = viz.draw_graph(loss, params=model, recording=rec, collapse=True)
-    assert len(full.model.ops) == 361
+    assert len(full.model.ops) == 121  # one linear per layer, and the sum
     parsed = parse_dot(small.source)
     assert sum(1 for k in parsed["nodes"] if k.startswith("group_")) == 120
-    assert len(parsed["nodes"]) < 260
+    # 120 layer boxes, the 120 tensors between them (the last feeds the sum), the input, the
+    # sum and its output: the parameters (240 boxes when drawn in full) are hidden inside
+    assert len(parsed["nodes"]) == 120 + 120 + 1 + 1 + 1
 
 
 # ---------------------------------------------------------------------- rendering

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..autograd.grad_mode import _anomaly, _state
-from ..autograd.node import Node, VersionCounter
+from ..autograd.node import Node, VersionCounter, inplace_epoch
 
 REGISTRY: dict[str, type[Primitive]] = {}
 EMPTY: dict = {}
@@ -137,11 +137,21 @@ def unary(prim: Any, x: Tensor, attrs: dict = EMPTY) -> Tensor:
     if x.requires_grad and _state.enabled:
         counter = x._vc
         result.requires_grad = True
-        result.grad_fn = node = Node(
-            prim, (x,), (data,), attrs, out if prim.saves_out else None,
-            (x.grad_fn or x,), None if counter is None or not counter.value else [counter.value],
-            not prim.exact,
-        )
+        # Node(...) written out slot by slot: this is the hottest allocation of the library.
+        result.grad_fn = node = _node_new(Node)
+        node.prim = prim
+        node.inputs = (x,)
+        node.arrays = (data,)
+        node.attrs = attrs
+        node.out = out if prim.saves_out else None
+        node.parents = (x.grad_fn or x,)
+        node.versions = None if counter is None or not counter.value else [counter.value]
+        node.epoch = inplace_epoch[0]
+        node.fit = not prim.exact
+        node.pending = 0
+        node.acc = None
+        node.hooks = None
+        node.retained = None
         if _anomaly[0] or observers:
             _finish_node(node, result)
     return result
@@ -182,11 +192,20 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
                 xv, yv = _version_of(x), (_version_of(y) if y_is_tensor else 0)
                 versions = [xv, yv] if xv or yv else None
             result.requires_grad = True
-            result.grad_fn = node = Node(
-                prim, (x, y), (xd, yd), EMPTY, out if prim.saves_out else None,
-                (x.grad_fn or x if x_grad else None, y.grad_fn or y if y_grad else None), versions,
-                xd.dtype != out.dtype or (y_is_tensor and (xd.shape != yd.shape or yd.dtype != xd.dtype)),
-            )
+            result.grad_fn = node = _node_new(Node)  # Node(...) inlined, as in unary
+            node.prim = prim
+            node.inputs = (x, y)
+            node.arrays = (xd, yd)
+            node.attrs = EMPTY
+            node.out = out if prim.saves_out else None
+            node.parents = (x.grad_fn or x if x_grad else None, y.grad_fn or y if y_grad else None)
+            node.versions = versions
+            node.epoch = inplace_epoch[0]
+            node.fit = xd.dtype != out.dtype or (y_is_tensor and (xd.shape != yd.shape or yd.dtype != xd.dtype))
+            node.pending = 0
+            node.acc = None
+            node.hooks = None
+            node.retained = None
             if _anomaly[0] or observers:
                 _finish_node(node, result)
     return result
@@ -231,3 +250,4 @@ from .._dtype import get_default_dtype  # noqa: E402
 from ..tensor import Tensor, as_tensor  # noqa: E402
 
 _tensor_new = object.__new__
+_node_new = object.__new__

@@ -31,7 +31,13 @@ from __future__ import annotations
 
 from .gradients import GradientCheckError, check_gradients
 from .strategies import (
-    MATMUL_SIGNATURE, arrays, broadcastable_shapes, floats, matmul_shapes, shapes, tensors,
+    MATMUL_SIGNATURE,
+    arrays,
+    broadcastable_shapes,
+    floats,
+    matmul_shapes,
+    shapes,
+    tensors,
 )
 
 __all__ = [

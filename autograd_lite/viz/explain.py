@@ -14,6 +14,7 @@ computed with the very VJP functions the engine uses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,16 @@ from ..autograd.node import Node
 from ._format import DEFAULT_MAX_ELEMENTS, fmt_array, fmt_shape
 from ._names import Names
 from ._record import Recording, graph_leaves
-from .graph import GRAD_COLOR, AutogradGraph, GraphModel, OpBox, build_graph, render_model, topological_nodes
+from .graph import (
+    GRAD_COLOR,
+    AutogradGraph,
+    GraphModel,
+    OpBox,
+    build_graph,
+    rename_formula,
+    render_model,
+    topological_nodes,
+)
 
 __all__ = ["Explanation", "Step", "explain"]
 
@@ -56,6 +66,13 @@ RULES_IN_WORDS: dict[str, str] = {
     "matmul": (
         "Matrix product: x receives upstream @ y^T and y receives x^T @ upstream, so each weight's "
         "gradient adds up input * upstream over the batch."
+    ),
+    "linear": (
+        "A linear layer computes out = x @ weight^T + bias, one row per example. Going back, x "
+        "receives upstream @ weight: each input feature collects the upstream gradient of every "
+        "output it fed, times the weight that connected them. weight receives upstream^T @ x: "
+        "weight[j, i] gets upstream[:, j] * x[:, i], added up over the rows (the batch). bias "
+        "receives the upstream gradient summed over the rows, because it was added to every row."
     ),
     "sum": (
         "A sum hands every element it added up the same upstream gradient (the derivative of a sum "
@@ -178,9 +195,12 @@ class Explanation:
 
 
 def _rule_lines(prim: Any) -> tuple[str, list[str]]:
-    """The forward formula and the gradient rules, from the primitive's docstring."""
+    """The forward formula and the gradient rules, from the primitive's docstring.
+
+    Input names are the ones pictures show (``grad_weight``, not ``grad_w``).
+    """
     doc = (getattr(prim, "__doc__", None) or "").strip()
-    lines = [line.strip() for line in doc.splitlines() if line.strip()]
+    lines = [rename_formula(prim, line.strip()) for line in doc.splitlines() if line.strip()]
     if not lines:
         return getattr(prim, "name", "op"), []
     forward = lines[0]
@@ -422,9 +442,14 @@ def _narrate(steps: list[Step], model: GraphModel, incoming: dict[str, int], lea
         out.extend(_block("upstream", up, width))
         arg_names = _argnames_by_position(op, len(op.args))
         arg_values = iter(tensors[key].name for key, _ in op.inputs)
-        bound = [f"{arg_names[i]} = {next(arg_values, '?') if a == '·' else a}"
+        bound = [f"{arg_names[i]} = None" if a == f"{arg_names[i]}=None" else
+                 f"{arg_names[i]} = {next(arg_values, '?') if a == '·' else a}"
                  for i, a in enumerate(op.args)]
-        formula = _clean_formula(step.forward) + (f"   with {', '.join(bound)}" if bound else "")
+        formula = _clean_formula(step.forward)
+        for i, a in enumerate(op.args):
+            if a == f"{arg_names[i]}=None":  # an input left out (no bias): drop its term
+                formula = re.sub(rf"\s*\+\s*{re.escape(arg_names[i])}\b", "", formula)
+        formula += f"   with {', '.join(bound)}" if bound else ""
         out.extend(_block("formula", formula, width))
         if step.words:
             out.extend(_block("rule", _wrap(step.words, 80), width))

@@ -230,9 +230,15 @@ def topological_nodes(root_node: Node) -> list[Node]:
 
 _ARG_NAMES: dict[Any, tuple[str, ...]] = {}
 
+#: Readable names for inputs whose docstring names are terse, by primitive name. The
+#: docstring's formulas are rewritten to match (see :func:`rename_formula`).
+DISPLAY_ARG_NAMES: dict[str, tuple[str, ...]] = {
+    "linear": ("x", "weight", "bias"),
+}
 
-def arg_names(prim: Any, count: int) -> list[str]:
-    """Names of a primitive's inputs as its docstring formulas use them (``x``, ``y``...)."""
+
+def formula_arg_names(prim: Any) -> tuple[str, ...]:
+    """Names of a primitive's inputs as its docstring formulas use them (``x``, ``y``, ``w``...)."""
     cached = _ARG_NAMES.get(prim)
     if cached is None:
         cached = ()
@@ -249,11 +255,39 @@ def arg_names(prim: Any, count: int) -> list[str]:
         except (TypeError, ValueError):
             cached = ()
         _ARG_NAMES[prim] = cached
+    return cached
+
+
+def arg_names(prim: Any, count: int) -> list[str]:
+    """Names of a primitive's inputs as pictures and explanations show them.
+
+    Usually the names its docstring formulas use (``x``, ``y``); a few primitives get
+    longer ones (``linear``: ``x``, ``weight``, ``bias``).
+    """
+    shown = DISPLAY_ARG_NAMES.get(getattr(prim, "name", None) or "")
+    if shown is not None and len(shown) >= count:
+        return list(shown[:count])
+    cached = formula_arg_names(prim)
     if len(cached) >= count:
         return list(cached[:count])
     if count == 1:
         return ["x"]
     return [f"x{i + 1}" for i in range(count)]
+
+
+def rename_formula(prim: Any, text: str) -> str:
+    """``text`` (a docstring formula) with the input names of :func:`arg_names`.
+
+    ``out = x @ w^T + b`` becomes ``out = x @ weight^T + bias`` for ``linear``, and
+    ``grad_w`` becomes ``grad_weight``.
+    """
+    shown = DISPLAY_ARG_NAMES.get(getattr(prim, "name", None) or "")
+    if shown is None:
+        return text
+    for old, new in zip(formula_arg_names(prim), shown, strict=False):
+        if old != new:
+            text = re.sub(rf"\b(grad_)?{re.escape(old)}\b", lambda m, new=new: (m.group(1) or "") + new, text)
+    return text
 
 
 def _constant_text(value: Any) -> str:
@@ -425,6 +459,9 @@ def build_graph(
                 src = leaf_box(parent)
             elif item is not None and hasattr(item, "_data"):
                 src = leaf_box(item)
+            elif inputs is not None and item is None:  # an optional input left out: linear's bias
+                shown_args.append(f"{argnames[position]}=None")
+                continue
             else:
                 shown_args.append("?" if inputs is None else _constant_text(item))
                 continue
@@ -433,7 +470,14 @@ def build_graph(
             positions.append(position)
         title = op_title(prim, node.attrs)
         if any(a != "·" for a in shown_args) and inputs is not None:
-            constants = ", ".join(shown_args)
+            # Constants in their places (``mul(·, 0.5)``); inputs left out as keywords at the
+            # end, the arrows alone standing for the tensors when nothing else is positional
+            # (``linear(bias=None)``).
+            left_out = [a for a in shown_args if a.endswith("=None")]
+            positional = [a for a in shown_args if not a.endswith("=None")]
+            if all(a == "·" for a in positional):
+                positional = []
+            constants = ", ".join(positional + left_out)
             if title.endswith(")"):
                 title = title[:-1] + "; " + constants + ")"
             else:
