@@ -41,6 +41,7 @@ from .ops.elementwise import (
     Where,
 )
 from .ops.linalg import Einsum, Matmul
+from .autograd.grad_mode import _state
 from .ops.primitive import apply, binary, unary
 from .ops.reduction import Amax, Amin, LogSoftmax, LogSumExp, Prod, Sum
 from .ops.shape import Cat, Expand, Gather, GetItem, IndexPut, Permute, Reshape, _is_basic
@@ -780,7 +781,11 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     key = _index_key(key)
     try:
         if _is_basic(key):
-            return unary(_BasicGetItem, input, {"index": key})
+            view = unary(_BasicGetItem, input, {"index": key})
+            if _state.enabled:
+                # Remember the base, so that a tracked in-place op on the view can rewrite it.
+                view._extra = {"view_of": (input, key)}
+            return view
         return unary(GetItem, input, {"index": key})
     except IndexError as error:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {tuple(input.shape)}: {error}") from None
@@ -793,12 +798,15 @@ class _BasicGetItem(GetItem):
     is_view = True
 
 
+def index_put(input: Tensor, index: Any, values: Any) -> Tensor:
+    """A copy of ``input`` with ``values`` written at ``index`` (differentiable in both)."""
+    return apply(IndexPut, (input, values), {"index": _index_key(index)})
+
+
 def setitem(input: Tensor, key: Any, value: Any) -> None:
     """input[key] = value, recorded for autograd when gradients are involved."""
     key = _index_key(key)
     value_data = value._data if isinstance(value, Tensor) else value
-    from .autograd.grad_mode import _state
-
     tracked = _state.enabled and (input.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
     if not tracked:
         input._check_inplace("__setitem__")

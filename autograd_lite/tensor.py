@@ -485,11 +485,24 @@ class Tensor:
 
     # ------------------------------------------------------------------ in-place
     def _check_inplace(self, op: str) -> None:
-        if self.requires_grad and self.grad_fn is None and _state.enabled:
+        if not _state.enabled:
+            return
+        if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
                 f"{op}: a leaf Variable that requires grad is being used in an in-place operation; "
                 "wrap the update in `with ag.no_grad():` or operate on a clone"
             )
+        node = self.grad_fn
+        while node is not None and node.prim.is_view:
+            parent = node.parents[0]
+            if type(parent) is not Node:
+                if parent is not None:
+                    raise RuntimeError(
+                        f"{op}: a view of a leaf Variable that requires grad is being used in an in-place "
+                        "operation; wrap it in `with ag.no_grad():` or operate on a clone"
+                    )
+                break
+            node = parent
 
     def _bump_version(self) -> None:
         if self._vc is None:
@@ -510,6 +523,14 @@ class Tensor:
         tracked = _state.enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
         )
+        if tracked and self._extra is not None and "view_of" in self._extra:
+            return self._inplace_through_view(op, compute, args)
+        if tracked and self.grad_fn is not None and self.grad_fn.prim.is_view:
+            raise RuntimeError(
+                f"{op}: in-place changes through a {self.grad_fn.prim.name} view of a tensor that requires "
+                "grad are not supported (only basic-indexing views such as t[1:] are); apply the op "
+                "out of place, or to the base tensor"
+            )
         if tracked:
             old_value = Tensor._wrap(self._data)
             old_value.requires_grad = self.requires_grad
@@ -542,6 +563,38 @@ class Tensor:
         else:
             self._data = np.array(out, dtype=self._data.dtype)
         self._bump_version()
+        return self
+
+    def _inplace_through_view(self, op: str, compute: Callable[..., Tensor], args: tuple) -> Tensor:
+        """A tracked in-place op on ``base[index]``: rewrite the base, as PyTorch does.
+
+        The new view values are computed from a snapshot of the old ones; the base becomes
+        ``index_put(old base, index, new values)`` (a recorded op), its memory is updated so
+        every view sees the change, and this view is re-derived from the new base.
+        """
+        base, index = self._extra["view_of"]  # type: ignore[index]
+        base._check_inplace(op)
+        snapshot = Tensor._wrap(np.array(self._data, copy=True))
+        snapshot.requires_grad = self.requires_grad
+        snapshot.grad_fn = self.grad_fn
+        result = compute(snapshot, *args)
+        if result._data.shape != self._data.shape:
+            raise RuntimeError(
+                f"{op}: the result of shape {tuple(result._data.shape)} doesn't match the view's shape "
+                f"{tuple(self._data.shape)}; an in-place op cannot broadcast its target"
+            )
+        old_base = Tensor._wrap(base._data)
+        old_base.requires_grad = base.requires_grad
+        old_base.grad_fn = base.grad_fn
+        new_base = _F.index_put(old_base, index, result.to(base.dtype))
+        _invalidate_saved_output(base)
+        np.copyto(base._data, new_base._data)
+        base.grad_fn = new_base.grad_fn
+        base.requires_grad = True
+        base._bump_version()
+        view = _F.getitem(base, index)
+        self.grad_fn = view.grad_fn
+        self.requires_grad = True
         return self
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:

@@ -313,6 +313,15 @@ def _einsum(draw: Any) -> Case:
     return Case(xs, {"equation": ",".join(terms) + "->" + output})
 
 
+@domain("linear", torch=lambda torch, x, w, b: torch.nn.functional.linear(x, w, b))
+def _linear(draw: Any) -> Case:
+    # x: (..., in) with 0-2 batch dims, w: (out, in), b: (out,) or no bias
+    batch = draw(shapes(max_dims=2, max_side=3))
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    bias = draw(arrays((n_out,))) if draw(st.booleans()) else None
+    return Case((draw(arrays(batch + (n_in,))), draw(arrays((n_out, n_in))), bias), {})
+
+
 # ---------------------------------------------------------------- shapes and indexing
 @domain("reshape", torch=lambda torch, x, shape: torch.reshape(x, shape))
 def _reshape(draw: Any) -> Case:
@@ -552,20 +561,24 @@ def _unfold_shape(shape: tuple, geometry: dict) -> tuple:
 
 
 def _torch_im2col(torch: Any, x: Any, kernel_size: tuple, stride: tuple, dilation: tuple, padding: tuple,
-                  groups: int) -> Any:
+                  groups: int, bias_row: float | None = None) -> Any:
     """Im2col's documented layout built from torch ops: flat shifts for stride 1, else F.unfold."""
     n, c, h, w = x.shape
     kh, kw = kernel_size
     if tuple(stride) != (1, 1):
         cols = _torch_unfold(torch, x, kernel_size, stride, dilation, padding)
-        return cols.reshape(n, groups, -1, cols.shape[4] * cols.shape[5])
-    padded = _torch_pad(torch, x, padding)
-    hp, wp = padded.shape[2:]
-    oh = hp - dilation[0] * (kh - 1)
-    flat = torch.nn.functional.pad(padded.reshape(n, c, hp * wp), (0, (kw - 1) * dilation[1]))
-    starts = [i * dilation[0] * wp + j * dilation[1] for i in range(kh) for j in range(kw)]
-    runs = [flat[:, :, start:start + oh * wp] for start in starts]
-    return torch.stack(runs, 2).reshape(n, groups, (c // groups) * kh * kw, oh * wp)
+        cols = cols.reshape(n, groups, -1, cols.shape[4] * cols.shape[5])
+    else:
+        padded = _torch_pad(torch, x, padding)
+        hp, wp = padded.shape[2:]
+        oh = hp - dilation[0] * (kh - 1)
+        flat = torch.nn.functional.pad(padded.reshape(n, c, hp * wp), (0, (kw - 1) * dilation[1]))
+        starts = [i * dilation[0] * wp + j * dilation[1] for i in range(kh) for j in range(kw)]
+        runs = [flat[:, :, start:start + oh * wp] for start in starts]
+        cols = torch.stack(runs, 2).reshape(n, groups, (c // groups) * kh * kw, oh * wp)
+    if bias_row is None:
+        return cols
+    return torch.cat([cols, torch.full(cols.shape[:2] + (1,) + cols.shape[3:], bias_row, dtype=cols.dtype)], 2)
 
 
 def _im2col_geometry(draw: Any) -> dict:
@@ -574,6 +587,7 @@ def _im2col_geometry(draw: Any) -> dict:
     n, c, h, w = geometry["shape"]
     geometry["shape"] = (n, c * groups, h, w)
     geometry["groups"] = groups
+    geometry["bias_row"] = draw(st.sampled_from([None, 1.0, 0.0]))
     return geometry
 
 
@@ -583,11 +597,13 @@ def _im2col(draw: Any) -> Case:
     return Case((draw(arrays(geometry.pop("shape"))),), geometry)
 
 
-def _torch_col2im(torch: Any, cols: Any, input_size: tuple, **attrs: Any) -> Any:
+def _torch_col2im(torch: Any, cols: Any, input_size: tuple, bias_row: bool = False, **attrs: Any) -> Any:
     kh, kw = attrs["kernel_size"]
-    shape = (cols.shape[0], cols.shape[1] * cols.shape[2] // (kh * kw))
+    rows = cols.shape[2] - (1 if bias_row else 0)
+    shape = (cols.shape[0], cols.shape[1] * rows // (kh * kw))
     reference = _torch_adjoint(_torch_im2col)
-    return reference(torch, cols, shape + tuple(input_size), groups=cols.shape[1], **attrs)
+    return reference(torch, cols, shape + tuple(input_size), groups=cols.shape[1],
+                     bias_row=0.0 if bias_row else None, **attrs)
 
 
 @domain("col2im", torch=_torch_col2im)
@@ -597,8 +613,15 @@ def _col2im(draw: Any) -> Case:
     geometry = _im2col_geometry(draw)
     shape = geometry.pop("shape")
     groups = geometry.pop("groups")
-    cols_shape = Im2col.forward(np.empty(shape), groups=groups, **geometry).shape
-    return Case((draw(arrays(cols_shape)),), {"input_size": shape[2:], **geometry})
+    bias_row = geometry.pop("bias_row")
+    cols_shape = Im2col.forward(np.empty(shape), groups=groups, bias_row=bias_row, **geometry).shape
+    return Case((draw(arrays(cols_shape)),), {"input_size": shape[2:], "bias_row": bias_row is not None, **geometry})
+
+
+@domain("cropcopy", torch=lambda torch, x, index: x[index].contiguous())
+def _cropcopy(draw: Any) -> Case:
+    shape = draw(shapes(min_dims=1, max_side=4))
+    return Case((draw(arrays(shape)),), {"index": (Ellipsis, slice(0, draw(st.integers(1, shape[-1]))))})
 
 
 def _torch_max_pool(torch: Any, x: Any, kernel_size: tuple, stride: tuple, dilation: tuple,
@@ -609,8 +632,15 @@ def _torch_max_pool(torch: Any, x: Any, kernel_size: tuple, stride: tuple, dilat
 
 @domain("maxpool2d", torch=_torch_max_pool)
 def _maxpool2d(draw: Any) -> Case:
+    from hypothesis import assume
+
+    from autograd_lite.ops.conv import window_max
+
     geometry = window_geometry(draw)
-    return Case((distinct_values(draw, geometry.pop("shape")),), geometry)
+    shape = geometry.pop("shape")
+    # dilation can make a window of padding only: its output is -inf, a constant
+    assume(np.isfinite(window_max(np.zeros(shape), **geometry)).all())
+    return Case((distinct_values(draw, shape),), geometry)
 
 
 def _flat_indices(draw: Any, shape: tuple, unique: bool) -> np.ndarray:

@@ -84,6 +84,21 @@ def test_modifying_a_saved_output_makes_backward_raise() -> None:
         b.sum().backward()
 
 
+def test_inplace_on_a_view_of_a_tracked_tensor_updates_the_base() -> None:
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1
+    y[1:].mul_(2.0)
+    assert y.tolist() == [1.0, 4.0, 6.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 2.0, 2.0]
+
+
+def test_inplace_on_a_view_of_a_leaf_raises() -> None:
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(RuntimeError, match="leaf"):
+        x.T[0, 1] = 10.0
+
+
 def test_inplace_on_a_leaf_that_requires_grad_raises_at_once() -> None:
     w = leaf([1.0, 2.0])
     for op in (lambda: w.add_(1.0), lambda: w.mul_(2.0), lambda: w.zero_(), lambda: w.fill_(0.0),

@@ -165,6 +165,8 @@ def _check_versions(node: Node) -> None:
             f"operation: the output of {node.prim.backward_name}, which its backward reads, was changed "
             "in place. Use .clone() before the in-place op."
         )
+    if not node.prim.reads_inputs:
+        return  # its backward needs only shapes: changing the values cannot hurt it
     versions = node.versions
     for position, item in enumerate(node.inputs):
         counter = getattr(item, "_vc", None)

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..functional import _BasicGetItem
 from ..ops.conv import (
+    CropCopy,
     Fold,
     Im2col,
     MaxPool2d,
@@ -29,7 +29,7 @@ from ..ops.conv import (
 from ..ops.linalg import Matmul
 from ..ops.primitive import apply, unary
 from ..ops.reduction import Sum
-from ..ops.shape import Reshape
+from ..ops.shape import Cat, Reshape
 from ..tensor import Tensor, as_tensor
 
 __all__ = [
@@ -106,9 +106,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     """2-D cross-correlation over an ``(N, C, H, W)`` (or ``(C, H, W)``) input, as ``torch.nn.functional.conv2d``.
 
     ``weight`` is ``(out_channels, in_channels / groups, kh, kw)``; ``padding`` is an int, a
-    pair, ``'valid'`` or ``'same'``. A composite: :class:`~autograd_lite.ops.conv.Im2col`,
-    one batched matmul with the weight, a reshape, a crop of the junk columns (stride 1),
-    and the bias.
+    pair, ``'valid'`` or ``'same'``. A composite: :class:`~autograd_lite.ops.conv.Im2col`
+    (with a row of ones when there is a bias), one batched matmul with the weight (and the
+    bias as its last column), a reshape, and a crop of the junk columns (stride 1).
     """
     op = "conv2d"
     input, weight = _t(input), _t(weight)
@@ -144,19 +144,19 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
             f"{op}: the padded input of size ({h + sum(pad[0])}, {w + sum(pad[1])}) is smaller than the "
             f"dilated kernel ({dilation_[0] * (kh - 1) + 1}, {dilation_[1] * (kw - 1) + 1})"
         )
-    attrs = {"kernel_size": (kh, kw), "stride": stride_, "dilation": dilation_, "padding": pad,
-             "groups": int(groups)}
-    cols = unary(Im2col, input, attrs)  # (N, G, C/G * kh * kw, OH * R)
-    row = conv_row_width(w, kw, stride_, dilation_[1], pad[1])
-    out = apply(Matmul, (_reshape(weight, (groups, o // groups, cg * kh * kw)), cols))
-    out = _reshape(out, (n, o, oh, row))
-    if row != ow:  # drop the junk columns of the flat-shift layout (a view)
-        out = unary(_BasicGetItem, out, {"index": (Ellipsis, slice(0, ow))})
     if bias is not None:
         bias = _t(bias)
         if bias.shape != (o,):
             raise RuntimeError(f"{op}: bias must have shape ({o},), got {tuple(bias.shape)}")
-        out = out + _reshape(bias, (o, 1, 1))
+    attrs = {"kernel_size": (kh, kw), "stride": stride_, "dilation": dilation_, "padding": pad,
+             "groups": int(groups), "bias_row": None if bias is None else 1.0}
+    cols = unary(Im2col, input, attrs)  # (N, G, C/G * kh * kw (+ 1), OH * R)
+    matrix = _reshape(weight, (groups, o // groups, cg * kh * kw))
+    if bias is not None:  # the bias rides in the matmul: a weight column against a row of ones
+        matrix = apply(Cat, (matrix, _reshape(bias, (groups, o // groups, 1))), {"axis": 2})
+    out = _reshape(apply(Matmul, (matrix, cols)), (n, o, oh, conv_row_width(w, kw, stride_, dilation_[1], pad[1])))
+    if out.shape[3] != ow:  # drop the junk columns of the flat-shift layout
+        out = unary(CropCopy, out, {"index": (Ellipsis, slice(0, ow))})
     return _unbatch(out, unbatched)
 
 
@@ -286,7 +286,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     out = unary(MaxPool2d, input, attrs)
     if not return_indices:
         return _unbatch(out, unbatched)
-    index = max_index(input._data, out._data, **attrs) % (h * w)
+    index = max_index(input._data, out._data, **attrs)[0] % (h * w)
     indices = Tensor._wrap(index[0] if unbatched else index)
     return _unbatch(out, unbatched), indices
 

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .primitive import Primitive
+from .shape import GetItem
 
 Pair = tuple[int, int]
 Padding = tuple[Pair, Pair]
@@ -165,12 +166,14 @@ def _flat_padded(x: np.ndarray, padding: Padding, slack: int) -> np.ndarray:
     return flat
 
 
-def _im2col(x: Any, kernel_size: Pair, stride: Pair, dilation: Pair, padding: Padding,
-            groups: int) -> tuple[np.ndarray, int, int, int]:
-    """im2col as ``(N, G, C/G * kh * kw, OH * R)``, plus OH, OW and the row width R.
+def _im2col(x: Any, kernel_size: Pair, stride: Pair, dilation: Pair, padding: Padding, groups: int,
+            bias_row: float | None = None) -> tuple[np.ndarray, int, int, int]:
+    """im2col as ``(N, G, C/G * kh * kw (+ 1), OH * R)``, plus OH, OW and the row width R.
 
     R == OW for the general path. On the flat-shift path R is the padded width Wp, and
-    columns OW..R-1 of each output row are junk that the caller crops.
+    columns OW..R-1 of each output row are junk that the caller crops. A ``bias_row`` value
+    appends to each group a row filled with it: ones let a bias column in the weight add the
+    bias inside the matmul (zeros are that row's adjoint, for second derivatives).
     """
     x = np.asarray(x)
     n, c, h, w = x.shape
@@ -187,30 +190,40 @@ def _im2col(x: Any, kernel_size: Pair, stride: Pair, dilation: Pair, padding: Pa
     else:
         windows = unfold_view(x, kernel_size, stride, dilation, padding)
         row = ow
-    return windows.reshape(n, groups, (c // groups) * kh * kw, oh * row), oh, ow, row
+    kg = (c // groups) * kh * kw
+    if bias_row is None:
+        return windows.reshape(n, groups, kg, oh * row), oh, ow, row
+    cols = np.empty((n, groups, kg + 1, oh * row), dtype=x.dtype)
+    cols[:, :, kg] = bias_row
+    grouped = (n, groups, c // groups) + windows.shape[2:]
+    np.reshape(cols[:, :, :kg], grouped, copy=False)[...] = windows.reshape(grouped)
+    return cols, oh, ow, row
 
 
 def _col2im(cols: Any, input_size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair,
-            padding: Padding) -> np.ndarray:
-    """The adjoint of :func:`_im2col`: add every column entry back onto the pixel it copied."""
+            padding: Padding, bias_row: bool = False) -> np.ndarray:
+    """The adjoint of :func:`_im2col`: add every column entry back onto the pixel it copied
+    (the constant bias row, if any, has no pixel and is dropped)."""
     cols = np.asarray(cols)
+    if bias_row:
+        cols = cols[:, :, :-1]
     n, groups, kg, length = cols.shape
     (kh, kw), (dh, dw) = kernel_size, dilation
-    channels = groups * kg // (kh * kw)
+    per_group = kg // (kh * kw)
     (h, w), ((top, bottom), (left, right)) = input_size, padding
     if not _flat_shift(stride):
         oh = output_size(h, kh, stride[0], dh, padding[0])
-        windows = cols.reshape(n, channels, kh, kw, oh, length // oh)
+        windows = cols.reshape(n, groups * per_group, kh, kw, oh, length // oh)
         return _fold(windows, input_size, kernel_size, stride, dilation, padding)
     # flat shift: kernel offset (i, j) adds its whole run of OH * Wp entries at i*dh*Wp + j*dw
     hp, wp = h + top + bottom, w + left + right
-    runs = cols.reshape(n, channels, kh, kw, length)
-    flat = np.zeros((n, channels, hp * wp + (kw - 1) * dw), dtype=cols.dtype)
+    runs = cols.reshape(n, groups, per_group, kh, kw, length)
+    flat = np.zeros((n, groups, per_group, hp * wp + (kw - 1) * dw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
             start = i * dh * wp + j * dw
-            flat[:, :, start:start + length] += runs[:, :, i, j]
-    image = flat[:, :, :hp * wp].reshape(n, channels, hp, wp)
+            flat[..., start:start + length] += runs[:, :, :, i, j]
+    image = flat[..., :hp * wp].reshape(n, groups * per_group, hp, wp)
     return image[:, :, top:top + h, left:left + w]
 
 
@@ -220,38 +233,41 @@ class Im2col(Primitive):
     The windows of x laid out for one batched matmul with a ``(G, Og, Cg*kh*kw)`` weight
     (see the module docstring). For stride 1, R is the padded width Wp and the entries with
     ow >= OW are junk (they copy real pixels of the next row or padding), which the
-    convolution crops after the matmul; otherwise R = OW.
+    convolution crops after the matmul; otherwise R = OW. With a ``bias_row`` value each
+    group gets one more row filled with it: ones carry the bias through the matmul.
 
     grad_x = Col2im(grad_out): every entry's gradient is added back onto the pixel it copied
-    (junk entries included, so this is the exact adjoint).
+    (junk entries included, so this is the exact adjoint; the ones row is constant).
     """
 
     reads_inputs = False
 
     @staticmethod
-    def forward(x, kernel_size, stride, dilation, padding, groups):  # type: ignore[no-untyped-def]
-        return _im2col(x, kernel_size, stride, dilation, padding, groups)[0]
+    def forward(x, kernel_size, stride, dilation, padding, groups, bias_row=None):  # type: ignore[no-untyped-def]
+        return _im2col(x, kernel_size, stride, dilation, padding, groups, bias_row)[0]
 
     vjps = (
-        lambda g, out, x, kernel_size, stride, dilation, padding, groups: Col2im.call(
+        lambda g, out, x, kernel_size, stride, dilation, padding, groups, bias_row=None: Col2im.call(
             g, input_size=tuple(x.shape[2:]), kernel_size=kernel_size, stride=stride,
-            dilation=dilation, padding=padding,
+            dilation=dilation, padding=padding, bias_row=bias_row is not None,
         ),
     )
 
 
 class Col2im(Primitive):
-    """out = the image whose pixels sum the Im2col entries that copied them (Im2col's adjoint)
+    """out = the image whose pixels sum the Im2col entries that copied them (Im2col's adjoint;
+    with ``bias_row`` the last row of each group, a constant, is ignored)
 
-    grad_cols = Im2col(grad_out): each entry reads the gradient of its pixel.
+    grad_cols = Im2col(grad_out): each entry reads the gradient of its pixel; the ignored row
+    gets zeros (``bias_row=0.0``).
     """
 
     reads_inputs = False
     forward = staticmethod(_col2im)
     vjps = (
-        lambda g, out, cols, input_size, kernel_size, stride, dilation, padding: Im2col.call(
+        lambda g, out, cols, input_size, kernel_size, stride, dilation, padding, bias_row=False: Im2col.call(
             g, kernel_size=kernel_size, stride=stride, dilation=dilation, padding=padding,
-            groups=cols.shape[1],
+            groups=cols.shape[1], bias_row=0.0 if bias_row else None,
         ),
     )
 
@@ -261,6 +277,17 @@ def conv_row_width(width: int, kernel: int, stride: Pair, dilation: int, pad: Pa
     if _flat_shift(stride):
         return width + pad[0] + pad[1]
     return output_size(width, kernel, stride[1], dilation, pad)
+
+
+class CropCopy(GetItem):
+    """out = a contiguous copy of x[index] (the convolution's crop of its junk columns)
+
+    grad_x = zeros shaped like x with grad_out written at ``index`` (GetItem's VJP). A copy
+    rather than a view because every later elementwise op reads it about twice as fast.
+    """
+
+    name = "cropcopy"
+    forward = staticmethod(lambda x, index: np.ascontiguousarray(np.asarray(x)[index]))
 
 
 # ---------------------------------------------------------------- sums over windows (avg pooling)
@@ -342,13 +369,16 @@ def _window_origins(shape: tuple, out_size: Pair, stride: Pair, padding: Padding
 
 
 def max_index(x: Any, out: Any, kernel_size: Pair, stride: Pair, dilation: Pair,
-              padding: Padding) -> np.ndarray:
-    """For every window, the flat index into ``x.reshape(-1)`` of the maximum it picked.
+              padding: Padding) -> tuple[np.ndarray, np.ndarray | None]:
+    """For every window, the flat index into ``x.reshape(-1)`` of the maximum it picked, and a
+    mask of the windows that hold only padding (None when there are none).
 
     PyTorch's rule: the first offset (row-major within the window) holding the max wins,
     except that a NaN beats every number and a later NaN beats an earlier one.
     No loop over windows: with K = kh * kw offsets, the first offset k whose value equals
     the max is K - max_k((K - k) * [x_k == max]); a table then turns it into a flat shift.
+    A window of padding only (dilation can step over a small image) points at its image's
+    first pixel; its output is a constant, so the caller must not send it a gradient.
     """
     x, out = np.asarray(x), np.asarray(out)
     (kh, kw), (dh, dw) = kernel_size, dilation
@@ -364,19 +394,28 @@ def max_index(x: Any, out: Any, kernel_size: Pair, stride: Pair, dilation: Pair,
     for k in range(count):
         hit = probe[:, :, k // kw, k % kw] == out
         np.maximum(score, np.multiply(hit, count - k, dtype=small), out=score)
-    if out.dtype.kind == "f" and not score.all():  # score 0: a NaN window (NaN != NaN)
-        nan = np.isnan(out)
-        last = np.zeros(out.shape, dtype=small)
-        for k in range(count):  # a NaN window picks its last NaN offset
-            is_nan = np.isnan(windows[:, :, k // kw, k % kw])
-            np.copyto(last, np.asarray(count - k, dtype=small), where=is_nan & nan)
-        score = np.where(nan, last, score)
+    dead = None
+    if not score.all():  # no offset matched: a NaN window (NaN != NaN), or padding only
+        if out.dtype.kind == "f":
+            nan = np.isnan(out)
+            last = np.zeros(out.shape, dtype=small)
+            for k in range(count):  # a NaN window picks its last NaN offset
+                is_nan = np.isnan(windows[:, :, k // kw, k % kw])
+                np.copyto(last, np.asarray(count - k, dtype=small), where=is_nan & nan)
+            score = np.where(nan, last, score)
+        dead = score == 0
+        score = np.where(dead, count, score)
     # shift[score] = flat offset of kernel offset k = count - score inside its window
     k = count - np.arange(count + 1)
     shift = (k // kw) * dh * w + (k % kw) * dw
     index = np.take(shift, score)
     index += _window_origins(x.shape, out.shape[2:], stride, padding)
-    return index
+    if dead is not None:
+        if not dead.any():
+            return index, None
+        planes = np.arange(x.shape[0] * x.shape[1], dtype=np.int64).reshape(x.shape[:2] + (1, 1)) * (h * w)
+        index = np.where(dead, planes, index)
+    return index, dead
 
 
 def windows_overlap(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
@@ -385,8 +424,10 @@ def windows_overlap(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
 
 
 def _max_pool_vjp(g, out, x, kernel_size, stride, dilation, padding):  # type: ignore[no-untyped-def]
-    index = max_index(x, out, kernel_size, stride, dilation, padding)
-    unique = not windows_overlap(kernel_size, stride, dilation)
+    index, dead = max_index(x, out, kernel_size, stride, dilation, padding)
+    if dead is not None:  # windows of padding only are constants: no gradient
+        g = g * ~dead
+    unique = not windows_overlap(kernel_size, stride, dilation) and dead is None
     return PoolScatter.call(g, index=index, shape=tuple(x.shape), unique=unique)
 
 
