@@ -42,7 +42,7 @@ from .ops.elementwise import (
 )
 from .ops.linalg import Einsum, Matmul
 from .autograd.grad_mode import _state
-from .ops.primitive import apply, binary, unary
+from .ops.primitive import apply, binary, result_dtype, unary
 from .ops.reduction import Amax, Amin, LogSoftmax, LogSumExp, Prod, Sum
 from .ops.shape import Cat, Expand, Gather, GetItem, IndexPut, Permute, Reshape, _is_basic
 from .tensor import Tensor, _invalidate_saved_output, _normalize_dims, as_tensor
@@ -653,7 +653,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"cat: sizes of tensors must match except in dimension {axis}: tensor 0 has shape "
                 f"{tuple(reference)} but tensor {position} has shape {tuple(x.shape)}"
             )
-    dtype = np.result_type(*[x.dtype for x in tensors])
+    dtype = tensors[0].dtype
+    for x in tensors[1:]:
+        dtype = result_dtype(np.empty(1, dtype), x._data)
     tensors = [x if x.dtype == dtype else x.to(dtype) for x in tensors]
     return apply(Cat, tuple(tensors), {"axis": axis})
 

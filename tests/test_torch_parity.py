@@ -274,9 +274,6 @@ def test_result_dtypes_match_torch(torch, expression) -> None:  # type: ignore[n
     assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
 
 
-@pytest.mark.xfail(strict=True, reason="core: PyTorch lets a dimensioned tensor's dtype win over a 0-d tensor's "
-                   "of the same kind (float32 (2,) + float64 () -> float32); ops.primitive.binary promotes to "
-                   "float64 as NumPy does")
 def test_zero_dim_tensors_do_not_promote_dimensioned_ones(torch) -> None:  # type: ignore[no-untyped-def]
     expression = lambda lib: lib.ones(2) + lib.tensor(1.5, dtype=lib.float64)  # noqa: E731
     assert str(expression(ag).dtype) == str(expression(torch).dtype).replace("torch.", "")

@@ -176,6 +176,10 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
     if type(yd) is float and xd.dtype.kind != "f":
         # PyTorch: an integer tensor combined with a Python float gives the default dtype.
         out = out.astype(get_default_dtype())
+    elif y_is_tensor and xd.dtype != yd.dtype:
+        target = result_dtype(xd, yd)
+        if out.dtype != target:
+            out = out.astype(target)
     result = _tensor_new(Tensor)  # _new_tensor, inlined on this hot path
     result._data = out
     result.grad = None
@@ -209,6 +213,29 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
             if _anomaly[0] or observers:
                 _finish_node(node, result)
     return result
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def result_dtype(a: Any, b: Any) -> np.dtype:
+    """PyTorch's type promotion for two tensors' arrays.
+
+    Within one category (bool < integer < floating) NumPy's rule holds (float32 + float64 ->
+    float64). Across categories the higher category's dtype wins (int64 + float32 -> float32,
+    where NumPy would say float64). A 0-d tensor counts like a Python scalar: it only decides
+    the dtype when its category is higher than the dimensioned operand's.
+    """
+    da, db = a.dtype, b.dtype
+    ca, cb = _CATEGORY.get(da.kind, 2), _CATEGORY.get(db.kind, 2)
+    zero_a, zero_b = np.ndim(a) == 0, np.ndim(b) == 0
+    if zero_a != zero_b:
+        dimensioned, zero_dim = (da, db) if zero_b else (db, da)
+        c_dim, c_zero = (ca, cb) if zero_b else (cb, ca)
+        return dimensioned if c_zero <= c_dim else zero_dim
+    if ca == cb:
+        return np.result_type(da, db)
+    return da if ca > cb else db
 
 
 def _broadcast_error(prim: Any, xd: Any, yd: Any) -> RuntimeError:
