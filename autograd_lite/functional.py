@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._dtype import as_dtype, int64
+from .autograd.grad_mode import _state
 from .ops.elementwise import (
     Abs,
     Add,
@@ -41,7 +42,6 @@ from .ops.elementwise import (
     Where,
 )
 from .ops.linalg import Einsum, Matmul
-from .autograd.grad_mode import _state
 from .ops.primitive import apply, binary, result_dtype, unary
 from .ops.reduction import Amax, Amin, LogSoftmax, LogSumExp, Prod, Sum
 from .ops.shape import Cat, Expand, Gather, GetItem, IndexPut, Permute, Reshape, _is_basic
