@@ -41,6 +41,8 @@ def _as_grad_array(tensor: Any, gradient: Any, create_graph: bool) -> Any:
         ones = np.ones_like(np.asarray(tensor._data))
         return Tensor._wrap(ones) if create_graph else ones
     gradient = as_tensor(gradient)
+    if gradient.dtype != tensor.dtype and tensor.dtype.kind == "f":
+        gradient = gradient.to(tensor.dtype)  # as PyTorch: the seed takes the output's dtype
     if tuple(gradient.shape) != tuple(tensor.shape):
         raise RuntimeError(
             f"backward: gradient has shape {tuple(gradient.shape)} but the output has shape "

@@ -124,6 +124,7 @@ class Exp(Primitive):
     grad_x = grad_out * out
     """
 
+    floating_only = True
     exact = True
     forward = _silent(np.exp)
     saves_out = True
@@ -136,6 +137,7 @@ class Log(Primitive):
     grad_x = grad_out / x
     """
 
+    floating_only = True
     exact = True
     forward = _silent(np.log)
     vjps = (lambda g, out, x: Div.call(g, x),)
@@ -147,6 +149,7 @@ class Sqrt(Primitive):
     grad_x = grad_out / (2 * out)
     """
 
+    floating_only = True
     exact = True
     forward = _silent(np.sqrt)
     saves_out = True
@@ -182,6 +185,7 @@ class Sin(Primitive):
     grad_x = grad_out * cos(x)
     """
 
+    floating_only = True
     exact = True
     forward = staticmethod(np.sin)
     vjps = (lambda g, out, x: g * Cos.call(x),)
@@ -193,6 +197,7 @@ class Cos(Primitive):
     grad_x = -grad_out * sin(x)
     """
 
+    floating_only = True
     exact = True
     forward = staticmethod(np.cos)
     vjps = (lambda g, out, x: -g * Sin.call(x),)
@@ -204,6 +209,7 @@ class Tanh(Primitive):
     grad_x = grad_out * (1 - out**2)
     """
 
+    floating_only = True
     exact = True
     forward = staticmethod(np.tanh)
     saves_out = True
@@ -222,6 +228,7 @@ class Sigmoid(Primitive):
     grad_x = grad_out * out * (1 - out)
     """
 
+    floating_only = True
     exact = True
     forward = staticmethod(_sigmoid)
     saves_out = True
@@ -239,6 +246,7 @@ class Softplus(Primitive):
     grad_x = grad_out * sigmoid(x)
     """
 
+    floating_only = True
     exact = True
     forward = staticmethod(_softplus)
     vjps = (lambda g, out, x: g * Sigmoid.call(x),)

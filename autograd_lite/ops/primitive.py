@@ -35,6 +35,9 @@ class Primitive:
     #: the VJPs always return gradients of exactly the input's shape and dtype for
     #: elementwise-style unary use, so the engine can skip unbroadcasting (``unary`` only).
     exact: ClassVar[bool] = False
+    #: the result is floating even for integer inputs (exp, log, ...): integers are first
+    #: converted to the default dtype, as PyTorch does (NumPy would give float64).
+    floating_only: ClassVar[bool] = False
     #: the forward returns a view of its first input's memory (reshape, transpose, ...).
     is_view: ClassVar[bool] = False
     #: one VJP per input; ``None`` marks an input that has no gradient (an index, a mask).
@@ -124,6 +127,8 @@ def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
 def unary(prim: Any, x: Tensor, attrs: dict = EMPTY) -> Tensor:
     """``apply`` for one Tensor input: the hot path of elementwise and reduction ops."""
     data = x._data
+    if prim.floating_only and data.dtype.kind != "f":
+        data = data.astype(get_default_dtype())
     out = prim.forward(data, **attrs) if attrs else prim.forward(data)
     result = _tensor_new(Tensor)  # _new_tensor, inlined on this hot path
     result._data = out

@@ -150,6 +150,7 @@ class LogSumExp(Primitive):
     grad_x = grad_out * exp(x - out)   (that is, softmax(x) along ``axis``)
     """
 
+    floating_only = True
     forward = staticmethod(_logsumexp)
     saves_out = True
     vjps = (
@@ -170,6 +171,7 @@ class LogSoftmax(Primitive):
     grad_x = grad_out - exp(out) * sum(grad_out along axis)
     """
 
+    floating_only = True
     forward = staticmethod(_log_softmax)
     saves_out = True
     vjps = (lambda g, out, x, axis: g - Exp.call(out) * g.sum(axis=axis, keepdims=True),)
