@@ -373,9 +373,9 @@ def format_markdown(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def markdown_document(reports: list[dict[str, Any]], info: dict[str, Any], settings: dict[str, Any]) -> str:
-    parts = [f"Machine: {line}  " for line in describe_machine(info)]
+    parts = [f"- {line}" for line in describe_machine(info)]
     threads = "default threads" if settings["threads"] is None else f"{settings['threads']} thread(s) per worker"
-    parts.append(f"Run: {settings['when']}, {settings['mode']}, {settings['reps']} timed runs after "
+    parts.append(f"- Run: {settings['when']}, {settings['mode']}, {settings['reps']} timed runs after "
                  f"{settings['warmup']} warm-up, interleaved, {threads}.\n")
     for headers, rows in tables(reports):
         parts.append(format_markdown(headers, rows) + "\n")
@@ -416,6 +416,13 @@ def main(argv: list[str] | None = None) -> int:
     if bad or not frameworks:
         print(f"unknown framework(s) {', '.join(bad)}; choose from {', '.join(FRAMEWORKS)}", file=sys.stderr)
         return 2
+    if args.threads is not None:  # the workers get the env variables; show the same in the header
+        try:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(args.threads)
+        except ImportError:
+            pass
     info = machine_info()
     torch_missing = "torch" in frameworks and info["torch"] is None
     if torch_missing:

@@ -185,7 +185,6 @@ def _check_versions(node: Node) -> None:
             )
 
 
-@np.errstate(divide="ignore", invalid="ignore", over="ignore")  # x/0 -> inf quietly in VJPs, as PyTorch
 def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | None, only: set | None) -> None:
     leaf_grads: dict = {}
     start = []

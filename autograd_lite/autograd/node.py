@@ -81,7 +81,9 @@ def link_inputs(inputs: tuple) -> tuple[tuple, list | None]:
     input versions at record time (None when every input is at version 0)."""
     parents = []
     versions = None
-    for position, item in enumerate(inputs):
+    position = -1
+    for item in inputs:
+        position += 1
         if getattr(item, "requires_grad", False):
             parents.append(item.grad_fn or item)
             counter = item._vc

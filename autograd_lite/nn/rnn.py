@@ -16,8 +16,10 @@ The recurrences (``*`` is elementwise, sigma the logistic sigmoid):
 * GRU:  r, z = sigma of the first two blocks of (W_ih x + b_ih) + (W_hh h + b_hh);
   n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h' = (1 - z) * n + z * h
 
-They are composites of matmul and elementwise primitives, one time step after another, so
-backpropagation through time and higher-order gradients need no code of their own.
+The layers run each direction of each layer as one
+:class:`~autograd_lite.ops.recurrent.Recurrent` node (the whole time loop in NumPy, with
+backpropagation through time as its VJP); the cells are composites of matmul and
+elementwise primitives. Both differentiate to any order.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ..functional import _BasicGetItem
 from ..ops.elementwise import Relu, Sigmoid, Tanh
 from ..ops.linalg import Matmul
 from ..ops.primitive import apply, unary
+from ..ops.recurrent import Recurrent
 from ..tensor import Tensor, as_tensor
 from . import init
 from ._functional_basic import dropout
@@ -142,24 +145,23 @@ class RNNBase(Module):
 
     def _run_direction(self, x: Tensor, h: Tensor, c: Tensor | None, layer: int, direction: int
                        ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """One layer in one direction over the whole sequence x ``(T, B, In)``."""
+        """One layer in one direction over the whole sequence x ``(T, B, In)``: the input
+        projection for all steps in one matmul, then the time loop as one Recurrent node."""
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
-        mode, hidden = self.mode, self.hidden_size
-        w_ih_t, w_hh_t = w_ih.mT, w_hh.mT
-        if mode == "GRU":
-            x_bias, h_bias = b_ih, b_hh
-        else:  # both biases simply add: fold them into one
-            x_bias = None if b_ih is None else b_ih + b_hh
-            h_bias = None
-        steps = x.shape[0]
-        order = range(steps - 1, -1, -1) if direction else range(steps)
-        outputs: list[Tensor] = [None] * steps  # type: ignore[list-item]
-        for t in order:
-            # slicing x (not a precomputed x W_ih^T) keeps each step's gradient small
-            x_t = unary(_BasicGetItem, x, {"index": t})
-            h, c = _rnn_step(mode, _affine(x_t, w_ih_t, x_bias), h, c, w_hh_t, h_bias, hidden)
-            outputs[t] = h
-        return _F.stack(outputs, 0), h, c
+        steps, batch, features = x.shape
+        x_proj = apply(Matmul, (_F.reshape(x, (steps * batch, features)), w_ih.mT))
+        if b_ih is not None:
+            x_proj = x_proj + b_ih
+        x_proj = _F.reshape(x_proj, (steps, batch, x_proj.shape[1]))
+        out = apply(Recurrent, (x_proj, w_hh, b_hh, h, c), {"mode": self.mode, "reverse": bool(direction)})
+        hidden = self.hidden_size
+        last = 0 if direction else steps - 1
+        seq = unary(_BasicGetItem, out, {"index": (Ellipsis, slice(0, hidden))})
+        h_last = unary(_BasicGetItem, out, {"index": (last, slice(None), slice(0, hidden))})
+        c_last = None
+        if self.mode == "LSTM":
+            c_last = unary(_BasicGetItem, out, {"index": (last, slice(None), slice(hidden, 2 * hidden))})
+        return seq, h_last, c_last
 
     def forward(self, input: Tensor, hx: Any = None) -> Any:
         name = type(self).__name__

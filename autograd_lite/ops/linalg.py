@@ -76,7 +76,7 @@ def _linear(x, w, b):  # type: ignore[no-untyped-def]
 
 def _rows(t, width):  # type: ignore[no-untyped-def]
     """View a (..., width) array or tensor as a matrix of rows."""
-    return Reshape.call(t, shape=(-1, width))
+    return t if t.ndim == 2 else Reshape.call(t, shape=(-1, width))
 
 
 class Linear(Primitive):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..autograd.grad_mode import _anomaly, _state
-from ..autograd.node import Node, VersionCounter, inplace_epoch
+from ..autograd.node import Node, VersionCounter, inplace_epoch, link_inputs
 
 REGISTRY: dict[str, type[Primitive]] = {}
 EMPTY: dict = {}
@@ -108,19 +108,23 @@ def _share_version(result: Tensor, source: Any) -> None:
 
 def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
     """Run ``prim`` on ``inputs`` (Tensors, arrays or Python numbers) and record it."""
-    arrays = tuple(x._data if isinstance(x, Tensor) else x for x in inputs)
-    out = prim.forward(*arrays, **attrs)
+    arrays = tuple([x._data if isinstance(x, Tensor) else x for x in inputs])
+    out = prim.forward(*arrays, **attrs) if attrs else prim.forward(*arrays)
     result = _new_tensor(out)
-    if prim.is_view and isinstance(inputs[0], Tensor):
-        _share_version(result, inputs[0])
+    first = inputs[0]
+    if prim.is_view and isinstance(first, Tensor):
+        _share_version(result, first)
     if _state.enabled:
-        for x in inputs:
-            if isinstance(x, Tensor) and x.requires_grad:
-                result.requires_grad = True
-                result.grad_fn = node = Node(prim, inputs, arrays, attrs, out if prim.saves_out else None)
-                if _anomaly[0] or observers:
-                    _finish_node(node, result)
+        parents, versions = link_inputs(inputs)
+        for parent in parents:
+            if parent is not None:
                 break
+        else:
+            return result  # nothing to differentiate
+        result.requires_grad = True
+        result.grad_fn = node = Node(prim, inputs, arrays, attrs, out if prim.saves_out else None, parents, versions)
+        if _anomaly[0] or observers:
+            _finish_node(node, result)
     return result
 
 

@@ -119,7 +119,7 @@ def _prod_others_vjp(g, out, x, axis=None):  # type: ignore[no-untyped-def]
     # d/dx_j of prod_{i != k} x_i is prod_{i != k, j} x_i; for x_j != 0 that is others_k / x_j,
     # so grad_x_j = (sum_k g_k * others_k - g_j * others_j) / x_j.
     total = (g * out).sum(axis=axis, keepdims=True)
-    return (total - g * out) / x
+    return Div.call(total - g * out, x)  # Div.call: a zero gives inf quietly
 
 
 class ProdOthers(Primitive):
@@ -177,4 +177,4 @@ class LogSoftmax(Primitive):
     vjps = (lambda g, out, x, axis: g - Exp.call(out) * g.sum(axis=axis, keepdims=True),)
 
 
-from .elementwise import Exp  # noqa: E402
+from .elementwise import Div, Exp  # noqa: E402

@@ -1,0 +1,197 @@
+"""One recurrent layer over a whole sequence as a single primitive (RNN, LSTM, GRU).
+
+Recorded step by step, an LSTM costs about sixteen nodes per time step, and the engine's
+per-node overhead then dominates small models. :class:`Recurrent` runs the whole time loop
+inside its forward on NumPy arrays, and its VJP is backpropagation through time written
+once with operators, indexing and other primitives' ``call``: on arrays it is a plain
+NumPy loop, on Tensors (``create_graph=True``) it records itself, so the layer still
+differentiates to any order.
+
+Inputs: ``x_proj`` ``(T, B, G*H)`` = x W_ih^T + b_ih for every step (one matmul outside),
+``w_hh`` ``(G*H, H)``, ``b_hh`` ``(G*H,)`` or None, ``h0`` ``(B, H)``, ``c0`` ``(B, H)``
+(LSTM) or None. Attributes: ``mode`` (``'RNN_TANH'``, ``'RNN_RELU'``, ``'LSTM'``, ``'GRU'``)
+and ``reverse`` (run from the last step to the first). With hp = h W_hh^T + b_hh:
+
+* RNN:  h' = act(x_proj + hp);  out[t] = [h]
+* LSTM: i, f, g, o = sigma, sigma, tanh, sigma of the four blocks of x_proj + hp;
+  c' = f * c + i * g;  h' = o * tanh(c');  out[t] = [h, c, i, f, g, o]
+* GRU:  r, z = sigma of the first two blocks of x_proj + hp;  hn = third block of hp;
+  n = tanh(x_proj_n + r * hn);  h' = n + z * (h - n);  out[t] = [h, r, z, n, hn]
+
+The gates are part of the output so that the backward pass need not recompute them; the
+layer reads only the h (and c) columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .elementwise import Tanh
+from .primitive import Primitive
+from .shape import Cat, Reshape
+
+#: width of one step's output, in units of the hidden size
+WIDTH = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 6, "GRU": 5}
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # sigma(x) = (1 + tanh(x / 2)) / 2: one transcendental call, and it never overflows
+    return np.tanh(x * 0.5) * 0.5 + 0.5
+
+
+def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-untyped-def]
+    steps, batch, _ = x_proj.shape
+    hidden = w_hh.shape[1]
+    out = np.empty((steps, batch, WIDTH[mode] * hidden), dtype=x_proj.dtype)
+    w_t = w_hh.T
+    h, c = h0, c0
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        hp = h @ w_t
+        if b_hh is not None:
+            hp += b_hh
+        row = out[t]
+        if mode == "LSTM":
+            pre = x_proj[t] + hp
+            gates = row[:, 2 * hidden:]
+            gates[:, :2 * hidden] = _sigmoid(pre[:, :2 * hidden])
+            np.tanh(pre[:, 2 * hidden:3 * hidden], out=gates[:, 2 * hidden:3 * hidden])
+            gates[:, 3 * hidden:] = _sigmoid(pre[:, 3 * hidden:])
+            i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
+            g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
+            c_new = row[:, hidden:2 * hidden]
+            np.multiply(f, c, out=c_new)
+            c_new += i * g
+            c = c_new
+            h = row[:, :hidden]
+            np.multiply(o, np.tanh(c), out=h)
+        elif mode == "GRU":
+            rz = _sigmoid(x_proj[t, :, :2 * hidden] + hp[:, :2 * hidden])
+            row[:, hidden:3 * hidden] = rz
+            row[:, 4 * hidden:] = hp[:, 2 * hidden:]
+            n = row[:, 3 * hidden:4 * hidden]
+            np.tanh(x_proj[t, :, 2 * hidden:] + rz[:, :hidden] * hp[:, 2 * hidden:], out=n)
+            row[:, :hidden] = n + rz[:, hidden:] * (h - n)
+            h = row[:, :hidden]
+        else:
+            pre = x_proj[t] + hp
+            h = row
+            if mode == "RNN_TANH":
+                np.tanh(pre, out=h)
+            else:
+                np.maximum(pre, 0, out=h)
+    return out
+
+
+def _stack(pieces: list) -> Any:
+    """Stack equal-shaped arrays or Tensors along a new first axis (works on both)."""
+    return Cat.call(*[Reshape.call(p, shape=(1,) + tuple(p.shape)) for p in pieces], axis=0)
+
+
+def _backward(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-untyped-def]
+    """Backpropagation through time: (grad x_proj, grad w_hh, grad b_hh, grad h0, grad c0).
+
+    Written only with operators, indexing, ``@``, ``.mT`` and primitives' ``call``, so the
+    same code runs on arrays and (for higher-order gradients) on Tensors.
+    """
+    steps = x_proj.shape[0]
+    hidden = w_hh.shape[1]
+    order = list(range(steps - 1, -1, -1)) if reverse else list(range(steps))
+    d_x: list = [None] * steps
+    d_hp: list = [None] * steps
+    dh_next: Any = 0
+    dc_next: Any = 0
+    for position in range(steps - 1, -1, -1):  # walk the steps backwards in time
+        t = order[position]
+        prev = order[position - 1] if position else None
+        gt = g[t]
+        dh = gt[:, :hidden] + dh_next
+        if mode == "LSTM":
+            c_prev = c0 if prev is None else out[prev, :, hidden:2 * hidden]
+            i, f = out[t, :, 2 * hidden:3 * hidden], out[t, :, 3 * hidden:4 * hidden]
+            gg, o = out[t, :, 4 * hidden:5 * hidden], out[t, :, 5 * hidden:]
+            tc = Tanh.call(out[t, :, hidden:2 * hidden])
+            dc = gt[:, hidden:2 * hidden] + dc_next + dh * o * (1 - tc * tc)
+            d_i = dc * gg + gt[:, 2 * hidden:3 * hidden]
+            d_f = dc * c_prev + gt[:, 3 * hidden:4 * hidden]
+            d_g = dc * i + gt[:, 4 * hidden:5 * hidden]
+            d_o = dh * tc + gt[:, 5 * hidden:]
+            dpre = Cat.call(d_i * i * (1 - i), d_f * f * (1 - f), d_g * (1 - gg * gg), d_o * o * (1 - o), axis=1)
+            d_x[t] = d_hp[t] = dpre
+            dh_next = dpre @ w_hh
+            dc_next = dc * f
+        elif mode == "GRU":
+            h_prev = h0 if prev is None else out[prev, :, :hidden]
+            r, z = out[t, :, hidden:2 * hidden], out[t, :, 2 * hidden:3 * hidden]
+            n, hn = out[t, :, 3 * hidden:4 * hidden], out[t, :, 4 * hidden:]
+            dn = dh * (1 - z) + gt[:, 3 * hidden:4 * hidden]
+            dz = dh * (h_prev - n) + gt[:, 2 * hidden:3 * hidden]
+            dn_pre = dn * (1 - n * n)
+            dr = dn_pre * hn + gt[:, hidden:2 * hidden]
+            d_hn = dn_pre * r + gt[:, 4 * hidden:]
+            d_r_pre, d_z_pre = dr * r * (1 - r), dz * z * (1 - z)
+            d_x[t] = Cat.call(d_r_pre, d_z_pre, dn_pre, axis=1)
+            d_hp[t] = Cat.call(d_r_pre, d_z_pre, d_hn, axis=1)
+            dh_next = dh * z + d_hp[t] @ w_hh
+        else:
+            h = out[t]
+            if mode == "RNN_TANH":
+                dpre = dh * (1 - h * h)
+            else:  # the ReLU mask is a constant
+                dpre = dh * (np.asarray(h) > 0)
+            d_x[t] = d_hp[t] = dpre
+            dh_next = dpre @ w_hh
+    grad_x = _stack(d_x)
+    grad_hp = grad_x if d_hp[0] is d_x[0] else _stack(d_hp)
+    # h_prev for every step, in time order; then all steps' weight gradients in one matmul
+    previous = Reshape.call(h0, shape=(1,) + tuple(h0.shape))
+    if steps > 1:
+        rest = out[1:, :, :hidden] if reverse else out[:-1, :, :hidden]
+        previous = Cat.call(rest, previous, axis=0) if reverse else Cat.call(previous, rest, axis=0)
+    flat_hp = Reshape.call(grad_hp, shape=(-1, grad_hp.shape[2]))
+    grad_w = flat_hp.mT @ Reshape.call(previous, shape=(-1, hidden))
+    grad_b = None if b_hh is None else flat_hp.sum(axis=0)
+    return grad_x, grad_w, grad_b, dh_next, (dc_next if mode == "LSTM" else None)
+
+
+#: the last backward computed: every input's VJP reads it, so BPTT runs once per node
+_MEMO: list = [None]
+
+
+def _grads(g, out, *inputs, mode, reverse):  # type: ignore[no-untyped-def]
+    memo = _MEMO[0]
+    if memo is not None and memo[0] is g and memo[1] is out:
+        return memo[2]
+    grads = _backward(g, out, *inputs, mode=mode, reverse=reverse)
+    _MEMO[0] = (g, out, grads)
+    return grads
+
+
+def _vjp(position: int) -> Any:
+    def vjp(g, out, *inputs, mode, reverse):  # type: ignore[no-untyped-def]
+        return _grads(g, out, *inputs, mode=mode, reverse=reverse)[position]
+
+    return vjp
+
+
+def _recurrent(x_proj, w_hh, b_hh, h0, c0, mode, reverse=False):  # type: ignore[no-untyped-def]
+    _MEMO[0] = None  # a new forward: drop the last backward's arrays
+    return _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse)
+
+
+class Recurrent(Primitive):
+    """out[t] = one RNN / LSTM / GRU step from h[t-1] (see the module docstring for the
+    equations and the layout of out)
+
+    VJPs: backpropagation through time. Walking the steps backwards, with dh, dc the
+    gradients reaching h[t], c[t] (from out and from step t+1), e.g. for the LSTM:
+    dc = dc_out + dc_next + dh * o * (1 - tanh(c)^2);  d(i, f, g, o) = (dc g, dc c_prev,
+    dc i, dh tanh(c)) + their out gradients;  dpre = d(i, f, g, o) * activation';
+    grad_x_proj[t] = dpre;  dh_next = dpre W_hh;  dc_next = dc * f;
+    grad_w_hh = sum_t dpre[t]^T h[t-1];  grad_b_hh = sum_t dpre[t];  grad_h0 = dh_next.
+    """
+
+    saves_out = True
+    forward = staticmethod(_recurrent)
+    vjps = tuple(_vjp(k) for k in range(5))
