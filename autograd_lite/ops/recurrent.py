@@ -36,28 +36,45 @@ from .shape import Cat, Reshape
 WIDTH = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 6, "GRU": 5}
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # sigma(x) = (1 + tanh(x / 2)) / 2: one transcendental call, and it never overflows
-    return np.tanh(x * 0.5) * 0.5 + 0.5
+def _gate_scales(mode: str, hidden: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column (inner scale, outer scale) turning tanh into each gate's activation.
+
+    sigma(x) = tanh(x / 2) / 2 + 1/2, so with s = 1/2 on sigmoid columns and 1 on tanh
+    columns, act = tanh(s * pre) * s + (1/2 - s/2 ... ) is one tanh over all gates at once:
+    sigmoid columns get tanh(pre / 2) / 2 + 1/2, tanh columns tanh(pre).
+    """
+    blocks = {"LSTM": (0.5, 0.5, 1.0, 0.5), "GRU": (0.5, 0.5)}[mode]
+    scale = np.repeat(np.asarray(blocks, dtype=dtype), hidden)
+    return scale, np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
 
 
 def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-untyped-def]
     steps, batch, _ = x_proj.shape
     hidden = w_hh.shape[1]
-    out = np.empty((steps, batch, WIDTH[mode] * hidden), dtype=x_proj.dtype)
+    dtype = np.result_type(x_proj, w_hh)
+    out = np.empty((steps, batch, WIDTH[mode] * hidden), dtype=dtype)
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
     w_t = w_hh.T
     h, c = h0, c0
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        hp = h @ w_t
+    if mode in ("LSTM", "GRU"):
+        gated = 4 * hidden if mode == "LSTM" else 2 * hidden
+        scale, shift = _gate_scales(mode, hidden, dtype)
+        # fold what does not depend on h out of the loop: b_hh (all of it for the LSTM, the
+        # r and z blocks for the GRU) and the activation's inner scale
+        inputs = np.array(x_proj, dtype=dtype)
         if b_hh is not None:
-            hp += b_hh
-        row = out[t]
-        if mode == "LSTM":
-            pre = x_proj[t] + hp
+            inputs[..., :gated] += b_hh[:gated]
+        inputs[..., :gated] *= scale
+        w_scaled = w_t[:, :gated] * scale
+    if mode == "LSTM":
+        for t in order:
+            row = out[t]
             gates = row[:, 2 * hidden:]
-            gates[:, :2 * hidden] = _sigmoid(pre[:, :2 * hidden])
-            np.tanh(pre[:, 2 * hidden:3 * hidden], out=gates[:, 2 * hidden:3 * hidden])
-            gates[:, 3 * hidden:] = _sigmoid(pre[:, 3 * hidden:])
+            np.matmul(h, w_scaled, out=gates)
+            gates += inputs[t]
+            np.tanh(gates, out=gates)
+            gates *= scale
+            gates += shift
             i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
             g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
             c_new = row[:, hidden:2 * hidden]
@@ -65,23 +82,51 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
             c_new += i * g
             c = c_new
             h = row[:, :hidden]
-            np.multiply(o, np.tanh(c), out=h)
-        elif mode == "GRU":
-            rz = _sigmoid(x_proj[t, :, :2 * hidden] + hp[:, :2 * hidden])
-            row[:, hidden:3 * hidden] = rz
-            row[:, 4 * hidden:] = hp[:, 2 * hidden:]
+            np.tanh(c, out=h)
+            h *= o
+    elif mode == "GRU":
+        w_n = w_t[:, 2 * hidden:]
+        b_n = None if b_hh is None else b_hh[2 * hidden:]
+        for t in order:
+            row = out[t]
+            rz = row[:, hidden:3 * hidden]
+            np.matmul(h, w_scaled, out=rz)
+            rz += inputs[t, :, :2 * hidden]
+            np.tanh(rz, out=rz)
+            rz *= scale
+            rz += shift
+            hn = row[:, 4 * hidden:]
+            np.matmul(h, w_n, out=hn)
+            if b_n is not None:
+                hn += b_n
             n = row[:, 3 * hidden:4 * hidden]
-            np.tanh(x_proj[t, :, 2 * hidden:] + rz[:, :hidden] * hp[:, 2 * hidden:], out=n)
-            row[:, :hidden] = n + rz[:, hidden:] * (h - n)
-            h = row[:, :hidden]
-        else:
-            pre = x_proj[t] + hp
-            h = row
+            np.multiply(rz[:, :hidden], hn, out=n)
+            n += inputs[t, :, 2 * hidden:]
+            np.tanh(n, out=n)
+            h_new = row[:, :hidden]
+            np.subtract(h, n, out=h_new)
+            h_new *= rz[:, hidden:]
+            h_new += n
+            h = h_new
+    else:
+        inputs = x_proj if b_hh is None else x_proj + b_hh
+        for t in order:
+            h = out[t]
+            np.matmul(h if t is None else (h0 if h is None else h), w_t, out=h) if False else None
+            np.matmul(_previous(out, h0, t, reverse, steps), w_t, out=h)
+            h += inputs[t]
             if mode == "RNN_TANH":
-                np.tanh(pre, out=h)
+                np.tanh(h, out=h)
             else:
-                np.maximum(pre, 0, out=h)
+                np.maximum(h, 0, out=h)
     return out
+
+
+def _previous(out: np.ndarray, h0: np.ndarray, t: int, reverse: bool, steps: int) -> np.ndarray:
+    """h[t-1] in the direction of travel (h0 before the first step)."""
+    if reverse:
+        return h0 if t == steps - 1 else out[t + 1]
+    return h0 if t == 0 else out[t - 1]
 
 
 def _stack(pieces: list) -> Any:

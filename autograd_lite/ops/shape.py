@@ -34,8 +34,8 @@ class Permute(Primitive):
 
 
 def _expand(x, shape):  # type: ignore[no-untyped-def]
-    if np.ndim(x) == 0:
-        return np.full(shape, x)  # a scalar: filling is several times cheaper than broadcast_to
+    if x.size == 1:
+        return np.full(shape, x)  # one value: filling is several times cheaper than broadcast_to
     return np.broadcast_to(x, shape)
 
 
