@@ -28,6 +28,10 @@ END = "<!-- END GENERATED TABLES -->"
 #: autograd_lite names whose PyTorch counterpart has another name (None: no counterpart).
 COUNTERPART: dict[str, str | None] = {
     "autograd_lite.as_dtype": None,
+    "autograd_lite.expand": "torch.Tensor.expand",
+    "autograd_lite.softplus": "torch.nn.functional.softplus",
+    "autograd_lite.nn.functional.erf": "torch.erf",
+    "autograd_lite.nn.functional.identity": None,
     "autograd_lite.save_safetensors": "safetensors.torch.save_file",
     "autograd_lite.load_safetensors": "safetensors.torch.load_file",
 }
@@ -277,9 +281,11 @@ def primitives() -> list[str]:
     rows = []
     for name in sorted(REGISTRY):
         prim = REGISTRY[name]
-        doc = [line.strip() for line in (prim.__doc__ or "").strip().splitlines() if line.strip()]
-        forward = doc[0] if doc else ""
-        rules = [line for line in doc[1:] if "grad_" in line]
+        # paragraphs of the docstring: the first is the forward, those naming grad_ are the VJPs
+        paragraphs = [" ".join(line.strip() for line in block.splitlines())
+                      for block in inspect.cleandoc(prim.__doc__ or "").split("\n\n") if block.strip()]
+        forward = paragraphs[0] if paragraphs else ""
+        rules = [paragraph for paragraph in paragraphs[1:] if "grad_" in paragraph]
         flags = [flag for flag, on in (("view", prim.is_view), ("saves output", prim.saves_out),
                                        ("shapes only", not prim.reads_inputs)) if on]
         # the class links to its rendered source on the API page "ops (primitives)"
@@ -292,7 +298,7 @@ def primitives() -> list[str]:
         "",
         f"The {len(rows)} registered primitives (`autograd_lite.ops.primitive.REGISTRY`): every other "
         "differentiable function is a composite of these. The forward and the VJP rules are the first "
-        "lines of each primitive's docstring. Flags: *view* (the output shares the input's memory), "
+        "paragraphs of each primitive's docstring. Flags: *view* (the output shares the input's memory), "
         "*saves output* (the VJP reads the forward result), *shapes only* (the VJP needs the inputs' "
         "shapes, not their values, so modifying an input in place after the op is allowed).",
         "",

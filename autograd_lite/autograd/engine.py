@@ -213,11 +213,11 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
     careful = create_graph or anomaly  # always check gradient shapes/dtypes (and finiteness)
     pop = ready.pop
     push = ready.append
+    node_type, unvisited = Node, _UNVISITED  # locals are the fastest names in the loop below
     try:
         while ready:
             node = pop()
             g = node.acc
-            node.acc = None
             if node.hooks is not None or capture is not None:  # retain_grad also sets hooks
                 g = _visit_extras(node, g, create_graph, capture, only)
             arrays = node.arrays
@@ -242,9 +242,7 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
                     inputs = arrays
                     out = node.out
             fit = node.fit or careful
-            position = -1
-            for parent in node.parents:
-                position += 1
+            for position, parent in enumerate(node.parents):
                 if parent is None:
                     continue
                 gi = vjps[position](g, out, *inputs, **attrs) if attrs else vjps[position](g, out, *inputs)
@@ -256,22 +254,23 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
                         gi = gi.to(reference.dtype) if create_graph else np.asarray(gi).astype(reference.dtype)
                     if anomaly:
                         _check_finite(node, position, gi)
-                if type(parent) is Node:
+                if type(parent) is node_type:
                     if gi is not None:
                         previous = parent.acc
-                        if previous is _UNVISITED or previous is None:
+                        if previous is unvisited or previous is None:
                             parent.acc = gi
                         else:
                             parent.acc = previous + gi
                     remaining = parent.pending - 1
                     parent.pending = remaining
                     if remaining == 0:
-                        if parent.acc is _UNVISITED or parent.acc is None:
+                        if parent.acc is unvisited or parent.acc is None:
                             # No gradient actually reached it: its subgraph receives zeros.
                             parent.acc = _zeros_like(arrays[position], create_graph)
                         push(parent)
                 elif gi is not None:
                     _add_leaf(leaf_grads, parent, gi)
+            node.acc = None  # the gradient it held has been passed on
             if not retain_graph:
                 node.inputs = None
                 node.arrays = None

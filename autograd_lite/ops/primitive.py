@@ -214,7 +214,10 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
             node.parents = (x.grad_fn or x if x_grad else None, y.grad_fn or y if y_grad else None)
             node.versions = versions
             node.epoch = inplace_epoch[0]
-            node.fit = xd.dtype != out.dtype or (y_is_tensor and (xd.shape != yd.shape or yd.dtype != xd.dtype))
+            # (dtype identity is enough: a false "differs" only costs the engine a check)
+            node.fit = xd.dtype is not out.dtype or (
+                y_is_tensor and (xd.shape != yd.shape or yd.dtype is not xd.dtype)
+            )
             node.pending = 0
             node.acc = None
             node.hooks = None

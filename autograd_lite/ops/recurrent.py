@@ -54,7 +54,7 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
     dtype = np.result_type(x_proj, w_hh)
     out = np.empty((steps, batch, WIDTH[mode] * hidden), dtype=dtype)
     order = range(steps - 1, -1, -1) if reverse else range(steps)
-    w_t = w_hh.T
+    w_t = np.ascontiguousarray(w_hh.T)  # BLAS is about twice as fast on C-ordered operands here
     h, c = h0, c0
     if mode in ("LSTM", "GRU"):
         gated = 4 * hidden if mode == "LSTM" else 2 * hidden
@@ -65,7 +65,7 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
         if b_hh is not None:
             inputs[..., :gated] += b_hh[:gated]
         inputs[..., :gated] *= scale
-        w_scaled = w_t[:, :gated] * scale
+        w_scaled = np.ascontiguousarray(w_t[:, :gated] * scale)
     if mode == "LSTM":
         for t in order:
             row = out[t]
@@ -85,7 +85,7 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
             np.tanh(c, out=h)
             h *= o
     elif mode == "GRU":
-        w_n = w_t[:, 2 * hidden:]
+        w_n = np.ascontiguousarray(w_t[:, 2 * hidden:])
         b_n = None if b_hh is None else b_hh[2 * hidden:]
         for t in order:
             row = out[t]
@@ -200,6 +200,95 @@ def _backward(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignor
     return grad_x, grad_w, grad_b, dh_next, (dc_next if mode == "LSTM" else None)
 
 
+def _time_shifted(out_part: np.ndarray, first: np.ndarray, reverse: bool) -> np.ndarray:
+    """For every step t, the value at step t-1 in the direction of travel (``first`` at the start)."""
+    if reverse:
+        return np.concatenate([out_part[1:], first[None]], axis=0)
+    return np.concatenate([first[None], out_part[:-1]], axis=0)
+
+
+def _backward_numpy(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-untyped-def]
+    """The same BPTT as :func:`_backward` for plain arrays, first order only: everything that
+    does not depend on the recurrence (activation derivatives, tanh(c), previous states) is
+    computed for all steps at once, so the time loop keeps only a handful of operations."""
+    g = np.asarray(g)
+    steps, batch, _ = out.shape
+    hidden = w_hh.shape[1]
+    order = range(steps) if reverse else range(steps - 1, -1, -1)  # backwards in time
+    h_prev = _time_shifted(out[..., :hidden], h0, reverse)
+    dh_next = np.zeros((batch, hidden), dtype=out.dtype)
+    if mode == "LSTM":
+        act = out[..., 2 * hidden:]
+        c = out[..., hidden:2 * hidden]
+        tc = np.tanh(c)
+        deriv = act * (1 - act)
+        gg = act[..., 2 * hidden:3 * hidden]
+        deriv[..., 2 * hidden:3 * hidden] = 1 - gg * gg
+        # d(pre) = ([dc * (g, c_prev, i), dh * tanh(c)] + g_gates) * deriv
+        coef = np.empty_like(act)
+        coef[..., :hidden] = gg
+        coef[..., hidden:2 * hidden] = _time_shifted(c, c0, reverse)
+        coef[..., 2 * hidden:3 * hidden] = act[..., :hidden]
+        coef[..., 3 * hidden:] = tc
+        coef *= deriv
+        coef = coef.reshape(steps, batch, 4, hidden)
+        grad_x = g[..., 2 * hidden:] * deriv
+        grad_x4 = grad_x.reshape(steps, batch, 4, hidden)
+        k1 = act[..., 3 * hidden:] * (1 - tc * tc)
+        forget = act[..., hidden:2 * hidden]
+        dc_next = np.zeros((batch, hidden), dtype=out.dtype)
+        for t in order:
+            dh = g[t, :, :hidden] + dh_next
+            dc = g[t, :, hidden:2 * hidden] + dc_next
+            dc += dh * k1[t]
+            grad_x4[t, :, :3] += coef[t, :, :3] * dc[:, None, :]
+            grad_x4[t, :, 3] += coef[t, :, 3] * dh
+            dh_next = grad_x[t] @ w_hh
+            dc_next = dc * forget[t]
+        grad_hp = grad_x
+        grad_c0 = dc_next
+    elif mode == "GRU":
+        r, z = out[..., hidden:2 * hidden], out[..., 2 * hidden:3 * hidden]
+        n, hn = out[..., 3 * hidden:4 * hidden], out[..., 4 * hidden:]
+        keep = 1 - z
+        diff = h_prev - n
+        n_deriv = 1 - n * n
+        rz_deriv = out[..., hidden:3 * hidden] * (1 - out[..., hidden:3 * hidden])
+        grad_x = np.empty((steps, batch, 3 * hidden), dtype=out.dtype)
+        grad_hp = np.empty_like(grad_x)
+        for t in order:
+            dh = g[t, :, :hidden] + dh_next
+            dn_pre = dh * keep[t]
+            dn_pre += g[t, :, 3 * hidden:4 * hidden]
+            dn_pre *= n_deriv[t]
+            d_rz = grad_x[t, :, :2 * hidden]
+            d_rz[:, :hidden] = dn_pre * hn[t]
+            d_rz[:, hidden:] = dh * diff[t]
+            d_rz += g[t, :, hidden:3 * hidden]
+            d_rz *= rz_deriv[t]
+            grad_x[t, :, 2 * hidden:] = dn_pre
+            grad_hp[t, :, :2 * hidden] = d_rz
+            np.multiply(dn_pre, r[t], out=grad_hp[t, :, 2 * hidden:])
+            grad_hp[t, :, 2 * hidden:] += g[t, :, 4 * hidden:]
+            dh_next = dh * z[t]
+            dh_next += grad_hp[t] @ w_hh
+        grad_c0 = None
+    else:
+        h = out
+        deriv = 1 - h * h if mode == "RNN_TANH" else (h > 0).astype(out.dtype)
+        grad_x = np.empty_like(out)
+        for t in order:
+            dh = g[t] + dh_next
+            np.multiply(dh, deriv[t], out=grad_x[t])
+            dh_next = grad_x[t] @ w_hh
+        grad_hp = grad_x
+        grad_c0 = None
+    flat_hp = grad_hp.reshape(steps * batch, -1)
+    grad_w = flat_hp.T @ h_prev.reshape(steps * batch, hidden)
+    grad_b = None if b_hh is None else flat_hp.sum(axis=0)
+    return grad_x, grad_w, grad_b, dh_next, grad_c0
+
+
 #: the last backward computed: every input's VJP reads it, so BPTT runs once per node
 _MEMO: list = [None]
 
@@ -208,7 +297,9 @@ def _grads(g, out, *inputs, mode, reverse):  # type: ignore[no-untyped-def]
     memo = _MEMO[0]
     if memo is not None and memo[0] is g and memo[1] is out:
         return memo[2]
-    grads = _backward(g, out, *inputs, mode=mode, reverse=reverse)
+    on_arrays = not any(hasattr(x, "_data") for x in (g, out) + inputs)  # Tensors: create_graph
+    backward = _backward_numpy if on_arrays else _backward
+    grads = backward(g, out, *inputs, mode=mode, reverse=reverse)
     _MEMO[0] = (g, out, grads)
     return grads
 
