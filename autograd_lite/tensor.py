@@ -351,10 +351,14 @@ class Tensor:
     # ------------------------------------------------------------------ conversion
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         dtype = kwargs.get("dtype")
-        for arg in args:
+        for arg in list(args) + [kwargs.get("device")]:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, str) and arg in ("cpu",):
+            elif isinstance(arg, str) and arg.split(":")[0] in ("cuda", "mps", "xpu", "meta", "hip"):
+                raise RuntimeError(
+                    f"to: autograd_lite runs on the CPU (NumPy) only; device {arg!r} is not available"
+                )
+            elif isinstance(arg, str) and arg.split(":")[0] == "cpu":
                 continue
             elif arg is not None and not isinstance(arg, bool):
                 dtype = arg
@@ -513,11 +517,10 @@ class Tensor:
     def _inplace(self, op: str, compute: Callable[..., Tensor], *args: Any) -> Tensor:
         """Run ``compute(self, *args)`` out of place and make the result this tensor's value.
 
-        Untracked (no grad involved, or under ``no_grad``): the result is written into this
-        tensor's memory, so views of it see the change. Tracked: the result's node becomes
-        this tensor's ``grad_fn`` and the tensor takes the new array, leaving the old one
-        intact for the backward pass. Either way the version counter goes up, so any node
-        that saved this tensor refuses to run backward.
+        The result is written into this tensor's memory, so views of it see the change.
+        Tracked (grad involved): the op ran on a copy of the old values, and its node becomes
+        this tensor's ``grad_fn``. Either way the version counter goes up, so any node that
+        saved this tensor refuses to run backward.
         """
         self._check_inplace(op)
         tracked = _state.enabled and (
@@ -532,7 +535,8 @@ class Tensor:
                 "out of place, or to the base tensor"
             )
         if tracked:
-            old_value = Tensor._wrap(self._data)
+            # The op's own backward may read the old values, which are about to be overwritten.
+            old_value = Tensor._wrap(np.array(self._data, copy=True))
             old_value.requires_grad = self.requires_grad
             old_value.grad_fn = self.grad_fn
             result = compute(old_value, *args)
@@ -554,14 +558,13 @@ class Tensor:
                 f"{op}: result type {out.dtype} can't be cast to the tensor's dtype {self._data.dtype}"
             )
         _invalidate_saved_output(self)
-        if tracked:
-            self._data = out if out.dtype == self._data.dtype else out.astype(self._data.dtype)
-            self.grad_fn = result.grad_fn
-            self.requires_grad = True
-        elif isinstance(self._data, np.ndarray) and self._data.flags.writeable:
-            np.copyto(self._data, out, casting="same_kind")
+        if isinstance(self._data, np.ndarray) and self._data.flags.writeable:
+            np.copyto(self._data, out, casting="same_kind")  # in memory: views see the change
         else:
             self._data = np.array(out, dtype=self._data.dtype)
+        if tracked:
+            self.grad_fn = result.grad_fn
+            self.requires_grad = True
         self._bump_version()
         return self
 
@@ -574,18 +577,16 @@ class Tensor:
         """
         base, index = self._extra["view_of"]  # type: ignore[index]
         base._check_inplace(op)
-        snapshot = Tensor._wrap(np.array(self._data, copy=True))
-        snapshot.requires_grad = self.requires_grad
-        snapshot.grad_fn = self.grad_fn
+        old_base = Tensor._wrap(np.array(base._data, copy=True))
+        old_base.requires_grad = base.requires_grad
+        old_base.grad_fn = base.grad_fn
+        snapshot = _F.getitem(old_base, index)  # the view's old values, recorded from the old base
         result = compute(snapshot, *args)
         if result._data.shape != self._data.shape:
             raise RuntimeError(
                 f"{op}: the result of shape {tuple(result._data.shape)} doesn't match the view's shape "
                 f"{tuple(self._data.shape)}; an in-place op cannot broadcast its target"
             )
-        old_base = Tensor._wrap(base._data)
-        old_base.requires_grad = base.requires_grad
-        old_base.grad_fn = base.grad_fn
         new_base = _F.index_put(old_base, index, result.to(base.dtype))
         _invalidate_saved_output(base)
         np.copyto(base._data, new_base._data)

@@ -618,11 +618,6 @@ def _col2im(draw: Any) -> Case:
     return Case((draw(arrays(cols_shape)),), {"input_size": shape[2:], "bias_row": bias_row is not None, **geometry})
 
 
-@domain("cropcopy", torch=lambda torch, x, index: x[index].contiguous())
-def _cropcopy(draw: Any) -> Case:
-    shape = draw(shapes(min_dims=1, max_side=4))
-    return Case((draw(arrays(shape)),), {"index": (Ellipsis, slice(0, draw(st.integers(1, shape[-1]))))})
-
 
 def _torch_max_pool(torch: Any, x: Any, kernel_size: tuple, stride: tuple, dilation: tuple,
                     padding: tuple) -> Any:
@@ -720,3 +715,56 @@ def _rowgather(draw: Any) -> Case:
 def _rowscatter(draw: Any) -> Case:
     rows, dim, index = _lookup_case(draw)
     return Case((draw(arrays(index.shape + (dim,))),), {"index": index, "num_rows": rows})
+
+
+# ---------------------------------------------------------------- recurrent layers (ops/recurrent.py)
+def _torch_recurrent(torch: Any, x_proj: Any, w_hh: Any, b_hh: Any, h0: Any, c0: Any, mode: str,
+                     reverse: bool = False) -> Any:
+    """PyTorch's documented RNN / LSTM / GRU equations, one step at a time, in Recurrent's layout."""
+    hidden = w_hh.shape[1]
+    h, c = h0, c0
+    rows = {}
+    steps = range(x_proj.shape[0] - 1, -1, -1) if reverse else range(x_proj.shape[0])
+    for t in steps:
+        hp = h @ w_hh.T + (0 if b_hh is None else b_hh)
+        if mode == "LSTM":
+            gates = x_proj[t] + hp
+            i, f, o = (torch.sigmoid(gates[:, k * hidden:(k + 1) * hidden]) for k in (0, 1, 3))
+            g = torch.tanh(gates[:, 2 * hidden:3 * hidden])
+            c = f * c + i * g
+            h = o * torch.tanh(c)
+            rows[t] = torch.cat([h, c, i, f, g, o], 1)
+        elif mode == "GRU":
+            r = torch.sigmoid(x_proj[t][:, :hidden] + hp[:, :hidden])
+            z = torch.sigmoid(x_proj[t][:, hidden:2 * hidden] + hp[:, hidden:2 * hidden])
+            hn = hp[:, 2 * hidden:]
+            n = torch.tanh(x_proj[t][:, 2 * hidden:] + r * hn)
+            h = (1 - z) * n + z * h
+            rows[t] = torch.cat([h, r, z, n, hn], 1)
+        else:
+            h = torch.tanh(x_proj[t] + hp) if mode == "RNN_TANH" else torch.relu(x_proj[t] + hp)
+            rows[t] = h
+    return torch.stack([rows[t] for t in range(x_proj.shape[0])])
+
+
+@domain("recurrent", torch=_torch_recurrent)
+def _recurrent(draw: Any) -> Case:
+    mode = draw(st.sampled_from(["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]))
+    gates = {"LSTM": 4, "GRU": 3}.get(mode, 1)
+    steps, batch, hidden = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    width = gates * hidden
+    x_proj = draw(arrays((steps, batch, width), min_value=-2, max_value=2))
+    w_hh = draw(arrays((width, hidden), min_value=-0.3, max_value=0.3))
+    b_hh = draw(st.none() | arrays((width,), min_value=-0.5, max_value=0.5))
+    h0 = draw(arrays((batch, hidden), min_value=-1, max_value=1))
+    c0 = draw(arrays((batch, hidden), min_value=-1, max_value=1)) if mode == "LSTM" else None
+    reverse = draw(st.booleans())
+    if mode == "RNN_RELU":  # a pre-activation near the kink at 0 has no stable finite difference
+        from hypothesis import assume
+
+        h = h0
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            pre = x_proj[t] + h @ w_hh.T + (0 if b_hh is None else b_hh)
+            assume(np.abs(pre).min() > 0.05)
+            h = np.maximum(pre, 0)
+    return Case((x_proj, w_hh, b_hh, h0, c0), {"mode": mode, "reverse": reverse})

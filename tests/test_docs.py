@@ -281,7 +281,7 @@ def test_compat_check_mode_detects_a_stale_table(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------- pictures
-_IMAGE_LINK = re.compile(r"\]\(((?:\.\./)*images/[^)\s]+)\)")
+_IMAGE_LINK = re.compile(r"\]\(((?:\.\./)*(?:docs/)?images/[^)\s]+)\)")
 
 
 def test_every_picture_exists_and_comes_from_the_script():
@@ -291,12 +291,10 @@ def test_every_picture_exists_and_comes_from_the_script():
     referenced = set()
     for path in PAGES:
         for link in _IMAGE_LINK.findall(path.read_text(encoding="utf-8")):
-            name = link.rsplit("images/", 1)[1]
-            referenced.add(name)
-            target = (DOCS / "images" / name) if path.name == "README.md" else (path.parent / link).resolve()
-            if path.name == "README.md":
-                target = ROOT / link
+            target = (path.parent / link).resolve()
+            assert target.parent == (DOCS / "images").resolve(), f"{path.name}: {link} is not in docs/images"
             assert target.exists(), f"{path.name} shows {link}, which does not exist"
+            referenced.add(target.name)
     assert referenced, "no pictures found"
     not_made = sorted(referenced - set(script.MANIFEST))
     assert not not_made, f"pictures not made by scripts/make_doc_images.py: {not_made}"

@@ -308,3 +308,32 @@ def test_conv2d_errors_name_the_problem():
         F.max_pool2d(x, 2, padding=2)
     with pytest.raises(ValueError, match="divisible by groups"):
         ag.nn.Conv2d(3, 4, 3, groups=2)
+
+
+def test_max_pool_window_of_padding_only_matches_torch_forward_and_sends_no_gradient(torch):
+    # dilation 2 with padding 1 on a width-1 image: the window (-1, 1) holds only padding
+    x = RNG.standard_normal((1, 2, 3, 1))
+    kwargs = dict(kernel_size=(1, 2), stride=1, padding=(0, 1), dilation=(1, 2))
+    xa = ag.tensor(x, requires_grad=True)
+    out = F.max_pool2d(xa, **kwargs)
+    ref = torch.nn.functional.max_pool2d(torch.tensor(x), **kwargs)
+    np.testing.assert_array_equal(out.detach().numpy(), ref.numpy())
+    assert np.isneginf(out.detach().numpy()).all()
+    out.sum().backward()
+    assert np.array_equal(xa.grad.numpy(), np.zeros_like(x))  # -inf outputs are constants
+
+
+def test_conv1d_module_matches_torch_both_ways(torch):
+    ours = ag.nn.Conv1d(4, 6, 3, stride=2, padding=1, groups=2).to(ag.float64)
+    theirs = torch.nn.Conv1d(4, 6, 3, stride=2, padding=1, groups=2).double()
+    assert repr(ours) == repr(theirs)
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in ours.state_dict().items()})
+    x = RNG.standard_normal((3, 4, 9))
+    np.testing.assert_allclose(ours(ag.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               atol=1e-12)
+    same = ag.nn.Conv1d(4, 4, 4, padding="same").to(ag.float64)
+    reference = torch.nn.Conv1d(4, 4, 4, padding="same").double()
+    same.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
+    with pytest.warns(UserWarning):  # torch warns about the asymmetric 'same' padding
+        expected = reference(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(same(ag.tensor(x)).detach().numpy(), expected, atol=1e-12)

@@ -34,14 +34,15 @@ BN_CASES = [
 
 @pytest.mark.parametrize("cls, shape", BN_CASES)
 @pytest.mark.parametrize("kwargs", [dict(), dict(momentum=None), dict(affine=False, momentum=0.3),
-                                    dict(track_running_stats=False)])
+                                    dict(track_running_stats=False), dict(bias=False)])
 def test_batchnorm_train_and_eval_match_torch(torch, cls, shape, kwargs):
     ours = getattr(ag.nn, cls)(3, **kwargs).to(ag.float64)
     theirs = getattr(torch.nn, cls)(3, **kwargs).double()
     if ours.affine:  # non-trivial affine parameters, shared by both
         with ag.no_grad():
             ours.weight.copy_(ag.tensor(RNG.uniform(0.5, 1.5, 3)))
-            ours.bias.copy_(ag.tensor(RNG.standard_normal(3)))
+            if ours.bias is not None:
+                ours.bias.copy_(ag.tensor(RNG.standard_normal(3)))
     theirs.load_state_dict(_to_torch(torch, ours))
     for step in range(3):  # running statistics move over several training batches
         x = RNG.standard_normal(shape) * (step + 1) + step

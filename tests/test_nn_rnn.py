@@ -165,3 +165,45 @@ def test_recurrent_errors():
         ag.nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="hidden_size"):
         ag.nn.GRU(3, 0)
+
+
+@pytest.mark.parametrize("mode", ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fast_numpy_bptt_equals_the_graph_path(mode, reverse):
+    # Recurrent's VJP has a fast first-order NumPy version and the shared (array/Tensor) one
+    from autograd_lite.ops.recurrent import WIDTH, _backward, _backward_numpy, _forward
+
+    gates = {"LSTM": 4, "GRU": 3}.get(mode, 1)
+    steps, batch, hidden = 4, 3, 5
+    x_proj = RNG.standard_normal((steps, batch, gates * hidden))
+    w_hh = RNG.standard_normal((gates * hidden, hidden)) * 0.4
+    b_hh = RNG.standard_normal(gates * hidden)
+    h0 = RNG.standard_normal((batch, hidden))
+    c0 = RNG.standard_normal((batch, hidden)) if mode == "LSTM" else None
+    out = _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse)
+    g = RNG.standard_normal((steps, batch, WIDTH[mode] * hidden))  # gradients for every column
+    fast = _backward_numpy(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse)
+    shared = _backward(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse)
+    for k, (a, b) in enumerate(zip(fast, shared, strict=True)):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(a, np.asarray(b), atol=1e-12, err_msg=f"gradient {k}")
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])
+def test_recurrent_layers_second_order(cls):
+    layer = getattr(ag.nn, cls)(2, 2, batch_first=True, bidirectional=cls == "GRU").to(ag.float64)
+    x = ag.tensor(RNG.standard_normal((1, 3, 2)), requires_grad=True)
+    weight = layer.weight_hh_l0
+    assert gradgradcheck(lambda x, w: _recurrent_with(layer, x, w), (x, weight))
+
+
+def _recurrent_with(layer, x, weight_hh):
+    """The layer's output with weight_hh_l0 replaced by ``weight_hh`` (so it can be an input)."""
+    original = layer._parameters["weight_hh_l0"]
+    layer._parameters["weight_hh_l0"] = weight_hh
+    try:
+        return layer(x)[0]
+    finally:
+        layer._parameters["weight_hh_l0"] = original

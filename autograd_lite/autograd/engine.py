@@ -167,7 +167,7 @@ def _check_versions(node: Node) -> None:
             f"operation: the output of {node.prim.backward_name}, which its backward reads, was changed "
             "in place. Use .clone() before the in-place op."
         )
-    if not node.prim.reads_inputs:
+    if not node.prim.reads_inputs and not node.prim.is_view:
         return  # its backward needs only shapes: changing the values cannot hurt it
     versions = node.versions
     for position, item in enumerate(node.inputs):
@@ -175,6 +175,12 @@ def _check_versions(node: Node) -> None:
         if counter is None:
             continue
         expected = versions[position] if versions is not None else 0
+        if counter.value != expected and node.prim.is_view:
+            raise RuntimeError(
+                f"the base of a view ({node.prim.name}) was modified by an in-place operation after the "
+                f"view was taken (version {counter.value}, expected {expected}), so backward through the "
+                "view would miss that change; take the view again after the in-place op"
+            )
         if counter.value != expected:
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an "

@@ -4,7 +4,7 @@ Importing this package registers every primitive in :data:`REGISTRY`, which the 
 drawings, the compatibility table and the gradient tests read.
 """
 
-from . import conv, elementwise, linalg, reduction, shape, special  # noqa: F401
+from . import conv, elementwise, linalg, recurrent, reduction, shape, special  # noqa: F401
 from .primitive import REGISTRY, Primitive, apply
 
 __all__ = ["REGISTRY", "Primitive", "apply"]

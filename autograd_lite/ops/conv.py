@@ -43,7 +43,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .primitive import Primitive
-from .shape import GetItem
 
 Pair = tuple[int, int]
 Padding = tuple[Pair, Pair]
@@ -279,17 +278,6 @@ def conv_row_width(width: int, kernel: int, stride: Pair, dilation: int, pad: Pa
     return output_size(width, kernel, stride[1], dilation, pad)
 
 
-class CropCopy(GetItem):
-    """out = a contiguous copy of x[index] (the convolution's crop of its junk columns)
-
-    grad_x = zeros shaped like x with grad_out written at ``index`` (GetItem's VJP). A copy
-    rather than a view because every later elementwise op reads it about twice as fast.
-    """
-
-    name = "cropcopy"
-    forward = staticmethod(lambda x, index: np.ascontiguousarray(np.asarray(x)[index]))
-
-
 # ---------------------------------------------------------------- sums over windows (avg pooling)
 def _window_sum(x: Any, kernel_size: Pair, stride: Pair, padding: Padding) -> np.ndarray:
     windows = unfold_view(np.asarray(x), kernel_size, stride, (1, 1), padding)
@@ -423,7 +411,42 @@ def windows_overlap(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
     return any(s < d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation, strict=True))
 
 
+def _tiled_max_pool_grad(g: np.ndarray, out: np.ndarray, x: np.ndarray, kernel_size: Pair, stride: Pair,
+                         dilation: Pair) -> np.ndarray | None:
+    """grad_x for windows that never overlap and hold no padding, without building indices:
+    each kernel offset writes grad_out where it holds the window's first maximum, else 0.
+    None when that does not apply (NaN maxima, non-finite gradients: use the index path)."""
+    if not (np.isfinite(g).all() and np.isfinite(out).all()):
+        return None  # inf * 0 would leak NaN, and NaN windows follow their own rule
+    kh, kw = kernel_size
+    no_padding = ((0, 0), (0, 0))
+    windows = unfold_view(x, kernel_size, stride, dilation, no_padding)
+    oh, ow = out.shape[2:]
+    h, w = x.shape[2:]
+    # every pixel is written when the windows tile the image exactly (no gaps, no holes)
+    covered = dilation == (1, 1) and stride == (kh, kw) and (oh * kh, ow * kw) == (h, w)
+    grad = np.empty(x.shape, dtype=g.dtype) if covered else np.zeros(x.shape, dtype=g.dtype)
+    s_n, s_c, s_h, s_w = grad.strides
+    targets = as_strided(grad, shape=(x.shape[0], x.shape[1], kh, kw, oh, ow),
+                         strides=(s_n, s_c, s_h * dilation[0], s_w * dilation[1], s_h * stride[0], s_w * stride[1]))
+    taken = None
+    for k in range(kh * kw):
+        hit = windows[:, :, k // kw, k % kw] == out
+        if taken is None:
+            taken = hit
+        else:
+            hit &= ~taken
+            taken |= hit
+        np.multiply(g, hit, out=targets[:, :, k // kw, k % kw])
+    return grad
+
+
 def _max_pool_vjp(g, out, x, kernel_size, stride, dilation, padding):  # type: ignore[no-untyped-def]
+    if (type(g) is np.ndarray and not any(padding[0] + padding[1])
+            and not windows_overlap(kernel_size, stride, dilation)):
+        grad = _tiled_max_pool_grad(g, out, np.asarray(x), kernel_size, stride, dilation)
+        if grad is not None:
+            return grad
     index, dead = max_index(x, out, kernel_size, stride, dilation, padding)
     if dead is not None:  # windows of padding only are constants: no gradient
         g = g * ~dead
@@ -436,7 +459,9 @@ class MaxPool2d(Primitive):
 
     grad_x = grad_out scattered to one position per window, the maximum PyTorch picks (the
     first one; ties are not shared). Those positions are constants, so differentiating the
-    VJP again gives PoolScatter's VJP: a gather of the incoming gradient at them.
+    VJP again gives PoolScatter's VJP: a gather of the incoming gradient at them. (On plain
+    arrays, windows that tile without overlap skip the indices: each kernel offset writes
+    its share directly, which measured about twice as fast.)
     """
 
     saves_out = True

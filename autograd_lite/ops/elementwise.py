@@ -217,9 +217,13 @@ class Tanh(Primitive):
 
 
 def _sigmoid(x):  # type: ignore[no-untyped-def]
-    # sigmoid(x) = exp(-log(1 + exp(-x))); logaddexp(0, -x) evaluates log(1 + exp(-x)) without
-    # overflow, so this is exact to rounding for every x (even |x| = 1e4) in one pass each.
-    return np.exp(-np.logaddexp(0, -x))
+    # Both forms are exact to rounding for every x (even |x| = 1e4) and never overflow.
+    # exp(-logaddexp(0, -x)) makes the fewest NumPy calls (best for small arrays);
+    # exp(-|x|) with a select is several times faster per element (best for large ones).
+    if x.size < 256:
+        return np.exp(-np.logaddexp(0, -x))
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
 
 
 class Sigmoid(Primitive):

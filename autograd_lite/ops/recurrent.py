@@ -2,10 +2,12 @@
 
 Recorded step by step, an LSTM costs about sixteen nodes per time step, and the engine's
 per-node overhead then dominates small models. :class:`Recurrent` runs the whole time loop
-inside its forward on NumPy arrays, and its VJP is backpropagation through time written
-once with operators, indexing and other primitives' ``call``: on arrays it is a plain
-NumPy loop, on Tensors (``create_graph=True``) it records itself, so the layer still
-differentiates to any order.
+inside its forward on NumPy arrays, and its VJP is backpropagation through time, in two
+versions that the tests hold equal: :func:`_backward`, written only with operators,
+indexing and other primitives' ``call``, which on Tensors (``create_graph=True``) records
+itself, so the layer differentiates to any order; and :func:`_backward_numpy`, the same
+recurrence with in-place NumPy operations, for the ordinary first-order backward. All five
+input gradients come out of one BPTT pass (the VJPs share it through a one-entry memo).
 
 Inputs: ``x_proj`` ``(T, B, G*H)`` = x W_ih^T + b_ih for every step (one matmul outside),
 ``w_hh`` ``(G*H, H)``, ``b_hh`` ``(G*H,)`` or None, ``h0`` ``(B, H)``, ``c0`` ``(B, H)``
@@ -49,6 +51,8 @@ def _gate_scales(mode: str, hidden: int, dtype: Any) -> tuple[np.ndarray, np.nda
 
 
 def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-untyped-def]
+    # Only ``out`` is allocated at full size: a fresh large array costs page faults on first
+    # write, which outweigh the arithmetic at these sizes, so per-step work uses small arrays.
     steps, batch, _ = x_proj.shape
     hidden = w_hh.shape[1]
     dtype = np.result_type(x_proj, w_hh)
@@ -59,19 +63,16 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
     if mode in ("LSTM", "GRU"):
         gated = 4 * hidden if mode == "LSTM" else 2 * hidden
         scale, shift = _gate_scales(mode, hidden, dtype)
-        # fold what does not depend on h out of the loop: b_hh (all of it for the LSTM, the
-        # r and z blocks for the GRU) and the activation's inner scale
-        inputs = np.array(x_proj, dtype=dtype)
-        if b_hh is not None:
-            inputs[..., :gated] += b_hh[:gated]
-        inputs[..., :gated] *= scale
         w_scaled = np.ascontiguousarray(w_t[:, :gated] * scale)
+        bias = None if b_hh is None else b_hh[:gated] * scale
     if mode == "LSTM":
         for t in order:
             row = out[t]
             gates = row[:, 2 * hidden:]
             np.matmul(h, w_scaled, out=gates)
-            gates += inputs[t]
+            gates += x_proj[t] * scale
+            if bias is not None:
+                gates += bias
             np.tanh(gates, out=gates)
             gates *= scale
             gates += shift
@@ -91,7 +92,9 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
             row = out[t]
             rz = row[:, hidden:3 * hidden]
             np.matmul(h, w_scaled, out=rz)
-            rz += inputs[t, :, :2 * hidden]
+            rz += x_proj[t, :, :2 * hidden] * scale
+            if bias is not None:
+                rz += bias
             np.tanh(rz, out=rz)
             rz *= scale
             rz += shift
@@ -101,7 +104,7 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
                 hn += b_n
             n = row[:, 3 * hidden:4 * hidden]
             np.multiply(rz[:, :hidden], hn, out=n)
-            n += inputs[t, :, 2 * hidden:]
+            n += x_proj[t, :, 2 * hidden:]
             np.tanh(n, out=n)
             h_new = row[:, :hidden]
             np.subtract(h, n, out=h_new)
@@ -109,12 +112,12 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
             h_new += n
             h = h_new
     else:
-        inputs = x_proj if b_hh is None else x_proj + b_hh
         for t in order:
             h = out[t]
-            np.matmul(h if t is None else (h0 if h is None else h), w_t, out=h) if False else None
             np.matmul(_previous(out, h0, t, reverse, steps), w_t, out=h)
-            h += inputs[t]
+            h += x_proj[t]
+            if b_hh is not None:
+                h += b_hh
             if mode == "RNN_TANH":
                 np.tanh(h, out=h)
             else:
@@ -200,93 +203,86 @@ def _backward(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignor
     return grad_x, grad_w, grad_b, dh_next, (dc_next if mode == "LSTM" else None)
 
 
-def _time_shifted(out_part: np.ndarray, first: np.ndarray, reverse: bool) -> np.ndarray:
-    """For every step t, the value at step t-1 in the direction of travel (``first`` at the start)."""
-    if reverse:
-        return np.concatenate([out_part[1:], first[None]], axis=0)
-    return np.concatenate([first[None], out_part[:-1]], axis=0)
+def _weight_grad(grad_hp: np.ndarray, out: np.ndarray, h0: np.ndarray, hidden: int, reverse: bool) -> np.ndarray:
+    """sum_t grad_hp[t]^T h[t-1] as two matmuls over strided views (no stacked copy of h)."""
+    steps, _, width = grad_hp.shape
+    first = steps - 1 if reverse else 0
+    grad_w = grad_hp[first].T @ h0
+    if steps > 1:
+        later = grad_hp[:-1] if reverse else grad_hp[1:]
+        earlier = out[1:, :, :hidden] if reverse else out[:-1, :, :hidden]
+        grad_w += later.reshape(-1, width).T @ earlier.reshape(-1, hidden)
+    return grad_w
 
 
 def _backward_numpy(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-untyped-def]
-    """The same BPTT as :func:`_backward` for plain arrays, first order only: everything that
-    does not depend on the recurrence (activation derivatives, tanh(c), previous states) is
-    computed for all steps at once, so the time loop keeps only a handful of operations."""
+    """The same BPTT as :func:`_backward` on plain arrays (first order): in-place operations on
+    small per-step arrays, and only the results allocated at full size."""
     g = np.asarray(g)
     steps, batch, _ = out.shape
     hidden = w_hh.shape[1]
-    order = range(steps) if reverse else range(steps - 1, -1, -1)  # backwards in time
-    h_prev = _time_shifted(out[..., :hidden], h0, reverse)
+    order = list(range(steps)) if reverse else list(range(steps - 1, -1, -1))  # backwards in time
     dh_next = np.zeros((batch, hidden), dtype=out.dtype)
-    if mode == "LSTM":
-        act = out[..., 2 * hidden:]
-        c = out[..., hidden:2 * hidden]
-        tc = np.tanh(c)
-        deriv = act * (1 - act)
-        gg = act[..., 2 * hidden:3 * hidden]
-        deriv[..., 2 * hidden:3 * hidden] = 1 - gg * gg
-        # d(pre) = ([dc * (g, c_prev, i), dh * tanh(c)] + g_gates) * deriv
-        coef = np.empty_like(act)
-        coef[..., :hidden] = gg
-        coef[..., hidden:2 * hidden] = _time_shifted(c, c0, reverse)
-        coef[..., 2 * hidden:3 * hidden] = act[..., :hidden]
-        coef[..., 3 * hidden:] = tc
-        coef *= deriv
-        coef = coef.reshape(steps, batch, 4, hidden)
-        grad_x = g[..., 2 * hidden:] * deriv
-        grad_x4 = grad_x.reshape(steps, batch, 4, hidden)
-        k1 = act[..., 3 * hidden:] * (1 - tc * tc)
-        forget = act[..., hidden:2 * hidden]
-        dc_next = np.zeros((batch, hidden), dtype=out.dtype)
-        for t in order:
-            dh = g[t, :, :hidden] + dh_next
-            dc = g[t, :, hidden:2 * hidden] + dc_next
-            dc += dh * k1[t]
-            grad_x4[t, :, :3] += coef[t, :, :3] * dc[:, None, :]
-            grad_x4[t, :, 3] += coef[t, :, 3] * dh
-            dh_next = grad_x[t] @ w_hh
-            dc_next = dc * forget[t]
-        grad_hp = grad_x
-        grad_c0 = dc_next
-    elif mode == "GRU":
-        r, z = out[..., hidden:2 * hidden], out[..., 2 * hidden:3 * hidden]
-        n, hn = out[..., 3 * hidden:4 * hidden], out[..., 4 * hidden:]
-        keep = 1 - z
-        diff = h_prev - n
-        n_deriv = 1 - n * n
-        rz_deriv = out[..., hidden:3 * hidden] * (1 - out[..., hidden:3 * hidden])
-        grad_x = np.empty((steps, batch, 3 * hidden), dtype=out.dtype)
-        grad_hp = np.empty_like(grad_x)
-        for t in order:
-            dh = g[t, :, :hidden] + dh_next
-            dn_pre = dh * keep[t]
-            dn_pre += g[t, :, 3 * hidden:4 * hidden]
-            dn_pre *= n_deriv[t]
-            d_rz = grad_x[t, :, :2 * hidden]
-            d_rz[:, :hidden] = dn_pre * hn[t]
-            d_rz[:, hidden:] = dh * diff[t]
-            d_rz += g[t, :, hidden:3 * hidden]
-            d_rz *= rz_deriv[t]
-            grad_x[t, :, 2 * hidden:] = dn_pre
-            grad_hp[t, :, :2 * hidden] = d_rz
-            np.multiply(dn_pre, r[t], out=grad_hp[t, :, 2 * hidden:])
-            grad_hp[t, :, 2 * hidden:] += g[t, :, 4 * hidden:]
-            dh_next = dh * z[t]
-            dh_next += grad_hp[t] @ w_hh
-        grad_c0 = None
-    else:
-        h = out
-        deriv = 1 - h * h if mode == "RNN_TANH" else (h > 0).astype(out.dtype)
-        grad_x = np.empty_like(out)
-        for t in order:
-            dh = g[t] + dh_next
-            np.multiply(dh, deriv[t], out=grad_x[t])
-            dh_next = grad_x[t] @ w_hh
-        grad_hp = grad_x
-        grad_c0 = None
-    flat_hp = grad_hp.reshape(steps * batch, -1)
-    grad_w = flat_hp.T @ h_prev.reshape(steps * batch, hidden)
-    grad_b = None if b_hh is None else flat_hp.sum(axis=0)
-    return grad_x, grad_w, grad_b, dh_next, grad_c0
+    dc_next = np.zeros((batch, hidden), dtype=out.dtype)
+    width = {"LSTM": 4, "GRU": 3}.get(mode, 1) * hidden
+    grad_x = np.empty((steps, batch, width), dtype=out.dtype)
+    grad_hp = np.empty_like(grad_x) if mode == "GRU" else grad_x
+    for position, t in enumerate(order):
+        prev = order[position + 1] if position + 1 < steps else None
+        gt = g[t]
+        dh = gt[:, :hidden] + dh_next
+        d = grad_x[t]
+        if mode == "LSTM":
+            act = out[t, :, 2 * hidden:]
+            i, f = act[:, :hidden], act[:, hidden:2 * hidden]
+            gg, o = act[:, 2 * hidden:3 * hidden], act[:, 3 * hidden:]
+            tc = np.tanh(out[t, :, hidden:2 * hidden])
+            dc = dh * o
+            dc *= 1 - tc * tc
+            dc += gt[:, hidden:2 * hidden]
+            dc += dc_next
+            np.multiply(dc, gg, out=d[:, :hidden])
+            np.multiply(dc, c0 if prev is None else out[prev, :, hidden:2 * hidden], out=d[:, hidden:2 * hidden])
+            np.multiply(dc, i, out=d[:, 2 * hidden:3 * hidden])
+            np.multiply(dh, tc, out=d[:, 3 * hidden:])
+            d += gt[:, 2 * hidden:]
+            deriv = 1 - act
+            deriv *= act
+            deriv[:, 2 * hidden:3 * hidden] = 1 - gg * gg
+            d *= deriv
+            dh_next = d @ w_hh
+            dc_next = dc * f
+        elif mode == "GRU":
+            r, z = out[t, :, hidden:2 * hidden], out[t, :, 2 * hidden:3 * hidden]
+            n, hn = out[t, :, 3 * hidden:4 * hidden], out[t, :, 4 * hidden:]
+            h_prev = h0 if prev is None else out[prev, :, :hidden]
+            dn_pre = d[:, 2 * hidden:]
+            np.multiply(dh, 1 - z, out=dn_pre)
+            dn_pre += gt[:, 3 * hidden:4 * hidden]
+            dn_pre *= 1 - n * n
+            d_rz = d[:, :2 * hidden]
+            np.multiply(dn_pre, hn, out=d_rz[:, :hidden])
+            np.multiply(dh, h_prev - n, out=d_rz[:, hidden:])
+            d_rz += gt[:, hidden:3 * hidden]
+            rz = out[t, :, hidden:3 * hidden]
+            d_rz *= rz
+            d_rz *= 1 - rz
+            dhp = grad_hp[t]
+            dhp[:, :2 * hidden] = d_rz
+            np.multiply(dn_pre, r, out=dhp[:, 2 * hidden:])
+            dhp[:, 2 * hidden:] += gt[:, 4 * hidden:]
+            dh_next = dh * z
+            dh_next += dhp @ w_hh
+        else:
+            h = out[t]
+            if mode == "RNN_TANH":
+                np.multiply(dh, 1 - h * h, out=d)
+            else:
+                np.multiply(dh, h > 0, out=d)
+            dh_next = d @ w_hh
+    grad_w = _weight_grad(grad_hp, out, h0, hidden, reverse)
+    grad_b = None if b_hh is None else grad_hp.sum(axis=(0, 1))
+    return grad_x, grad_w, grad_b, dh_next, (dc_next if mode == "LSTM" else None)
 
 
 #: the last backward computed: every input's VJP reads it, so BPTT runs once per node

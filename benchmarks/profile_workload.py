@@ -1,6 +1,6 @@
 """Profile one framework's side of a workload with cProfile.
 
-    python -m benchmarks.profile xor [--framework autograd_lite] [--top 25] [--quick] [--sort tottime]
+    python -m benchmarks.profile_workload xor [--framework autograd_lite] [--top 25] [--quick]
 
 One untimed warm-up run, then one profiled run; prints the top functions with their call
 counts and the time per call in µs (cProfile's own overhead inflates small functions
@@ -67,7 +67,9 @@ def report(stats: pstats.Stats, units: float, top: int, sort: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.profile_workload", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("workload", choices=NAMES)
     parser.add_argument("--framework", default="autograd_lite", choices=("autograd_lite", "torch", "numpy"))
     parser.add_argument("--quick", action="store_true")
