@@ -1,4 +1,4 @@
-"""Primitives for convolution, pooling and table lookup.
+"""Primitives for convolution, pooling and table lookup (Embedding).
 
 Everything here works on 4-D ``(N, C, H, W)`` arrays (1-D convolution is the ``H == 1``
 case). No Python loop runs over pixels or over the batch; the few loops run over the
@@ -14,17 +14,19 @@ where ``x_pad`` is ``x`` padded by ``((top, bottom), (left, right))`` with ``pad
 adds windows back into an image. Each is the other's VJP, so both differentiate to any
 order. ``cols.reshape(N, C * kh * kw, OH * OW)`` is PyTorch's ``F.unfold`` layout.
 
-**Convolution** is a fused primitive, :class:`Conv2d`, with :class:`Conv2dInputGrad` (the
-transposed convolution) and :class:`Conv2dWeightGrad` as its VJPs; the three are each
-other's VJPs, so convolution differentiates to any order too. Fused because it measured
-faster than the composite ``Unfold -> reshape -> Matmul -> reshape``: for stride 1 it
-uses a *flat-shift* im2col, where the padded image is flattened and kernel offset
-``(i, j)`` becomes a shift by ``i * dh * Wp + j * dw`` of one long contiguous run, so both
-the im2col copy and the col2im adds stream through memory (about 2.5x and 2x faster than
-window-by-window on the benchmark CNN's shapes). Each output row then carries
-``Wp - OW`` junk columns, computed by the matmul and cropped away (a view). Other strides
-use the Unfold view. Either way the product is one batched BLAS matmul
-``W (O, C*kh*kw) @ cols (N, C*kh*kw, L)`` whose result is already ``(N, O, L)``.
+**Convolution** is a composite (``nn.functional.conv2d``): :class:`Im2col`, one batched
+BLAS matmul ``W (G, O/G, C/G*kh*kw) @ cols (N, G, C/G*kh*kw, L)`` whose result is already
+``(N, O, L)``, a reshape and a crop; :class:`Col2im` is Im2col's VJP and vice versa, so it
+differentiates to any order. The bias rides inside the matmul (a row of ones in the
+columns, a bias column in the weight), which saves a pass over the output and the
+bias-gradient reduction. For stride 1, Im2col uses a *flat-shift* layout: the padded
+image is flattened and kernel offset ``(i, j)`` becomes a shift by ``i * dh * Wp + j * dw``
+of one long contiguous run, so the im2col copy and the col2im adds stream through memory
+(measured about 2.5x and 2x faster than window by window on the benchmark CNN's shapes).
+Each output row then carries ``Wp - OW`` junk columns that the matmul computes and the
+crop drops. Other strides use the Unfold view. A fused Conv2d primitive (with the
+transposed convolution and the weight gradient as its VJPs) measured slower: it must
+rebuild the columns in backward, where the composite keeps them.
 
 **Pooling.** :class:`MaxPool2d` takes one ``np.maximum`` per kernel offset; its VJP finds
 the position of each window's maximum (a constant index) and scatters the gradient there
@@ -411,42 +413,7 @@ def windows_overlap(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
     return any(s < d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation, strict=True))
 
 
-def _tiled_max_pool_grad(g: np.ndarray, out: np.ndarray, x: np.ndarray, kernel_size: Pair, stride: Pair,
-                         dilation: Pair) -> np.ndarray | None:
-    """grad_x for windows that never overlap and hold no padding, without building indices:
-    each kernel offset writes grad_out where it holds the window's first maximum, else 0.
-    None when that does not apply (NaN maxima, non-finite gradients: use the index path)."""
-    if not (np.isfinite(g).all() and np.isfinite(out).all()):
-        return None  # inf * 0 would leak NaN, and NaN windows follow their own rule
-    kh, kw = kernel_size
-    no_padding = ((0, 0), (0, 0))
-    windows = unfold_view(x, kernel_size, stride, dilation, no_padding)
-    oh, ow = out.shape[2:]
-    h, w = x.shape[2:]
-    # every pixel is written when the windows tile the image exactly (no gaps, no holes)
-    covered = dilation == (1, 1) and stride == (kh, kw) and (oh * kh, ow * kw) == (h, w)
-    grad = np.empty(x.shape, dtype=g.dtype) if covered else np.zeros(x.shape, dtype=g.dtype)
-    s_n, s_c, s_h, s_w = grad.strides
-    targets = as_strided(grad, shape=(x.shape[0], x.shape[1], kh, kw, oh, ow),
-                         strides=(s_n, s_c, s_h * dilation[0], s_w * dilation[1], s_h * stride[0], s_w * stride[1]))
-    taken = None
-    for k in range(kh * kw):
-        hit = windows[:, :, k // kw, k % kw] == out
-        if taken is None:
-            taken = hit
-        else:
-            hit &= ~taken
-            taken |= hit
-        np.multiply(g, hit, out=targets[:, :, k // kw, k % kw])
-    return grad
-
-
 def _max_pool_vjp(g, out, x, kernel_size, stride, dilation, padding):  # type: ignore[no-untyped-def]
-    if (type(g) is np.ndarray and not any(padding[0] + padding[1])
-            and not windows_overlap(kernel_size, stride, dilation)):
-        grad = _tiled_max_pool_grad(g, out, np.asarray(x), kernel_size, stride, dilation)
-        if grad is not None:
-            return grad
     index, dead = max_index(x, out, kernel_size, stride, dilation, padding)
     if dead is not None:  # windows of padding only are constants: no gradient
         g = g * ~dead
@@ -459,9 +426,7 @@ class MaxPool2d(Primitive):
 
     grad_x = grad_out scattered to one position per window, the maximum PyTorch picks (the
     first one; ties are not shared). Those positions are constants, so differentiating the
-    VJP again gives PoolScatter's VJP: a gather of the incoming gradient at them. (On plain
-    arrays, windows that tile without overlap skip the indices: each kernel offset writes
-    its share directly, which measured about twice as fast.)
+    VJP again gives PoolScatter's VJP: a gather of the incoming gradient at them.
     """
 
     saves_out = True
