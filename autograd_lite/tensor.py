@@ -119,7 +119,11 @@ class Tensor:
     grad_fn: Node | None
 
     def __init__(self, data: Any = (), dtype: Any = None, requires_grad: bool = False) -> None:
-        self._data = _to_array(data, dtype)
+        self._init_fields(_to_array(data, dtype), requires_grad)
+
+    def _init_fields(self, array: Any, requires_grad: bool) -> None:
+        """Set every slot of a fresh tensor holding ``array`` (constructors call this)."""
+        self._data = array
         self.grad = None
         self.requires_grad = False
         self.grad_fn = None
@@ -270,9 +274,7 @@ class Tensor:
             floatmode="maxprec_equal" if self._data.dtype.kind == "f" else "maxprec",
         )
         extras = []
-        if self._data.dtype not in (get_default_dtype(), int64, bool_) or (
-            self._data.dtype.kind == "f" and self._data.dtype != get_default_dtype()
-        ):
+        if self._data.dtype not in (get_default_dtype(), int64, bool_):  # PyTorch's rule
             extras.append(f"dtype=ag.{self._data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.prim.backward_name}>")

@@ -149,6 +149,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         bias = _t(bias)
         if bias.shape != (o,):
             raise RuntimeError(f"{op}: bias must have shape ({o},), got {tuple(bias.shape)}")
+        if bias.dtype != weight.dtype:
+            raise RuntimeError(f"{op}: bias dtype {bias.dtype} and weight dtype {weight.dtype} differ")
     attrs = {"kernel_size": (kh, kw), "stride": stride_, "dilation": dilation_, "padding": pad,
              "groups": int(groups), "bias_row": None if bias is None else 1.0}
     cols = unary(Im2col, input, attrs)  # (N, G, C/G * kh * kw (+ 1), OH * R)

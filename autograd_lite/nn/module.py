@@ -61,14 +61,7 @@ class Parameter(Tensor):
             array = as_tensor(data)._data
         if not isinstance(array, np.ndarray):
             array = np.array(array)
-        self._data = array
-        self.grad = None
-        self.requires_grad = False
-        self.grad_fn = None
-        self._vc = None
-        self._extra = None
-        if requires_grad:
-            self.requires_grad_(True)
+        self._init_fields(array, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -25,8 +25,9 @@ of one long contiguous run, so the im2col copy and the col2im adds stream throug
 (measured about 2.5x and 2x faster than window by window on the benchmark CNN's shapes).
 Each output row then carries ``Wp - OW`` junk columns that the matmul computes and the
 crop drops. Other strides use the Unfold view. A fused Conv2d primitive (with the
-transposed convolution and the weight gradient as its VJPs) measured slower: it must
-rebuild the columns in backward, where the composite keeps them.
+transposed convolution and the weight gradient as its VJPs) was tried first and profiled
+slower on the benchmark CNN: it rebuilds the columns in backward, where the composite
+keeps them.
 
 **Pooling.** :class:`MaxPool2d` takes one ``np.maximum`` per kernel offset; its VJP finds
 the position of each window's maximum (a constant index) and scatters the gradient there
@@ -346,7 +347,7 @@ def window_max(x: Any, kernel_size: Pair, stride: Pair, dilation: Pair, padding:
     return best
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _window_origins(shape: tuple, out_size: Pair, stride: Pair, padding: Padding) -> np.ndarray:
     """Flat index into ``x.reshape(-1)`` of each window's top-left corner (may lie in the padding)."""
     n, c, h, w = shape
