@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from . import _allocator  # noqa: F401,I001  (reuse freed buffers: see the module's docstring)
 from .tensor import Tensor  # noqa: I001  (first: the other modules build on it)
 from . import _tensor_methods  # noqa: F401  (attaches methods to Tensor)
 from ._dtype import (
