@@ -66,23 +66,28 @@ def backward(
     create_graph: bool = False, inputs: Sequence[Any] | None = None,
 ) -> None:
     """Accumulate into each leaf's ``.grad`` the gradient of ``tensors`` (weighted by ``grad_tensors``)."""
-    if isinstance(tensors, Tensor):
-        tensors = [tensors]
-    if grad_tensors is None or isinstance(grad_tensors, Tensor):
-        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    roots = _roots(tensors, grad_tensors, create_graph)
+    targets = None if inputs is None else _targets(inputs)
+    _run(roots, retain_graph=create_graph if retain_graph is None else retain_graph,
+         create_graph=create_graph, capture=None, only=targets)
+
+
+def _roots(outputs: Any, gradients: Any, create_graph: bool) -> list:
+    """Pair each output with its seed gradient (ones for a scalar), checking both."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if gradients is None:
+        gradients = [None] * len(outputs)
+    elif isinstance(gradients, Tensor):
+        gradients = [gradients]
     roots = []
-    for index, (tensor, gradient) in enumerate(zip(tensors, grad_tensors)):
+    for index, (tensor, gradient) in enumerate(zip(outputs, gradients)):
         if not tensor.requires_grad:
             raise RuntimeError(
                 f"element {index} of tensors does not require grad and does not have a grad_fn: "
                 "nothing it was computed from has requires_grad=True"
             )
         roots.append((tensor, _as_grad_array(tensor, gradient, create_graph)))
-    targets = None
-    if inputs is not None:
-        targets = _targets(inputs)
-    _run(roots, retain_graph=create_graph if retain_graph is None else retain_graph,
-         create_graph=create_graph, capture=None, only=targets)
+    return roots
 
 
 def grad(
@@ -90,26 +95,14 @@ def grad(
     create_graph: bool = False, allow_unused: bool = False,
 ) -> tuple[Any, ...]:
     """Return the gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad``."""
-    single_output = isinstance(outputs, Tensor)
-    outputs = [outputs] if single_output else list(outputs)
     inputs_list = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs]
     for position, tensor in enumerate(inputs_list):
         if not tensor.requires_grad:
             raise RuntimeError(
                 f"grad: input {position} (shape {tuple(tensor.shape)}) does not require grad; "
                 "set requires_grad=True on the tensors you differentiate with respect to"
             )
-    roots = []
-    for index, (tensor, gradient) in enumerate(zip(outputs, grad_outputs)):
-        if not tensor.requires_grad:
-            raise RuntimeError(
-                f"element {index} of tensors does not require grad and does not have a grad_fn"
-            )
-        roots.append((tensor, _as_grad_array(tensor, gradient, create_graph)))
+    roots = _roots(outputs, grad_outputs, create_graph)
     capture: dict[Any, Any] = {}
     _run(roots, retain_graph=create_graph if retain_graph is None else retain_graph,
          create_graph=create_graph, capture=capture, only=_targets(inputs_list))
