@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from conftest import require
 
 import autograd_lite as ag
 from autograd_lite import serialization
@@ -22,10 +23,8 @@ from autograd_lite.serialization import HEADER_KEY, load_safetensors, save_safet
 @pytest.fixture
 def safetensors():
     """The optional safetensors package (skips locally without it, fails in CI)."""
-    if importlib.util.find_spec("safetensors") is None:
-        if os.environ.get("CI"):
-            pytest.fail("required in CI: safetensors is not installed (pip install -e '.[safetensors]')")
-        pytest.skip("safetensors is not installed")
+    require(importlib.util.find_spec("safetensors") is not None,
+            "safetensors is not installed (pip install -e '.[safetensors]')")
     import safetensors as module
 
     return module

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check_range, _scalar, _writable_data
+from .optimizer import Optimizer, _writable_data
 
 __all__ = ["Adagrad"]
 
@@ -31,38 +31,31 @@ class Adagrad(Optimizer):
     optimizer is built.
     """
 
+    _ranges = (("lr", 0.0), ("lr_decay", 0.0), ("weight_decay", 0.0), ("initial_accumulator_value", 0.0),
+               ("eps", 0.0))
+
     def __init__(
         self, params: Any, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
         initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
         maximize: bool = False, differentiable: bool = False, fused: bool | None = None,
     ) -> None:
-        if differentiable:
-            raise ValueError("Adagrad: differentiable=True is not supported; updates run on the raw arrays")
         defaults = {
-            "lr": _scalar(lr), "lr_decay": lr_decay, "eps": eps, "weight_decay": _scalar(weight_decay),
+            "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
-            "maximize": maximize, "differentiable": False, "fused": fused,
+            "maximize": maximize, "differentiable": differentiable, "fused": fused,
         }
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict[str, Any]) -> None:
-        _check_range("Adagrad", "learning rate (lr)", group["lr"], 0.0)
-        _check_range("Adagrad", "lr_decay", group["lr_decay"], 0.0)
-        _check_range("Adagrad", "weight_decay", group["weight_decay"], 0.0)
-        _check_range("Adagrad", "initial_accumulator_value", group["initial_accumulator_value"], 0.0)
-        _check_range("Adagrad", "epsilon (eps)", group["eps"], 0.0)
+        self._init_checked(params, defaults)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
         group = self.param_groups[-1]
         for p in group["params"]:
-            self._init_param_state(p, group)
+            self._init_state(p, _writable_data(p), group)
 
-    def _init_param_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+    def _init_state(self, p: Tensor, data: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         st = self.state[p]
         st["step"] = 0.0
-        st["sum"] = Tensor._wrap(np.full_like(_writable_data(p), group["initial_accumulator_value"]))
+        st["sum"] = Tensor._wrap(np.full_like(data, group["initial_accumulator_value"]))
         return st
 
     def _step_group(self, group: dict[str, Any]) -> None:
@@ -80,9 +73,7 @@ class Adagrad(Optimizer):
             data = p._data
             if type(data) is not np.ndarray:
                 data = _writable_data(p)
-            st = state[p]
-            if not st:
-                st = self._init_param_state(p, group)
+            st = state[p] or self._init_state(p, data, group)
             step = st["step"] + 1.0
             st["step"] = step
             if data.dtype is not dtype:

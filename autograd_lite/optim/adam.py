@@ -56,7 +56,7 @@ class Adam(Optimizer):
     exactly as PyTorch does, so results agree to rounding.
     """
 
-    _name = "Adam"
+    _ranges = (("lr", 0.0), ("eps", 0.0), ("weight_decay", 0.0))
 
     def __init__(
         self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -64,34 +64,33 @@ class Adam(Optimizer):
         foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
         differentiable: bool = False, fused: bool | None = None, decoupled_weight_decay: bool = False,
     ) -> None:
-        if differentiable:
-            raise ValueError(
-                f"{self._name}: differentiable=True is not supported; updates run on the raw arrays"
-            )
         defaults = {
-            "lr": _scalar(lr), "betas": self._pair(betas), "eps": eps,
-            "weight_decay": _scalar(weight_decay), "amsgrad": amsgrad, "maximize": maximize,
-            "foreach": foreach, "capturable": capturable, "differentiable": False, "fused": fused,
+            "lr": lr, "betas": betas, "eps": eps,
+            "weight_decay": weight_decay, "amsgrad": amsgrad, "maximize": maximize,
+            "foreach": foreach, "capturable": capturable, "differentiable": differentiable, "fused": fused,
             "decoupled_weight_decay": decoupled_weight_decay,
         }
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
-
-    def _pair(self, betas: Any) -> tuple[float, float]:
-        try:
-            beta1, beta2 = betas
-        except (TypeError, ValueError):
-            raise ValueError(f"{self._name}: betas must be a pair (beta1, beta2), got {betas!r}") from None
-        return (_scalar(beta1), _scalar(beta2))
+        self._init_checked(params, defaults)
 
     def _validate_group(self, group: dict[str, Any]) -> None:
-        name = self._name
-        group["betas"] = self._pair(group["betas"])
-        _check_range(name, "learning rate (lr)", group["lr"], 0.0)
-        _check_range(name, "epsilon (eps)", group["eps"], 0.0)
-        _check_range(name, "beta parameter at index 0 (betas[0])", group["betas"][0], 0.0, 1.0)
-        _check_range(name, "beta parameter at index 1 (betas[1])", group["betas"][1], 0.0, 1.0)
-        _check_range(name, "weight_decay", group["weight_decay"], 0.0)
+        name = type(self).__name__
+        try:
+            beta1, beta2 = group["betas"]
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {group['betas']!r}") from None
+        group["betas"] = (_scalar(beta1), _scalar(beta2))
+        super()._validate_group(group)
+        for i, beta in enumerate(group["betas"]):
+            _check_range(name, f"beta parameter at index {i} (betas[{i}])", beta, 0.0, 1.0)
+
+    def _init_state(self, p: Tensor, data: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
+        st = self.state[p]
+        st["step"] = 0.0
+        st["exp_avg"] = Tensor._wrap(np.zeros_like(data))
+        st["exp_avg_sq"] = Tensor._wrap(np.zeros_like(data))
+        if group["amsgrad"]:
+            st["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(data))
+        return st
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr = group["lr"]
@@ -112,13 +111,7 @@ class Adam(Optimizer):
             data = p._data
             if type(data) is not np.ndarray:
                 data = _writable_data(p)
-            st = state[p]
-            if not st:
-                st["step"] = 0.0
-                st["exp_avg"] = Tensor._wrap(np.zeros_like(data))
-                st["exp_avg_sq"] = Tensor._wrap(np.zeros_like(data))
-                if amsgrad:
-                    st["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(data))
+            st = state[p] or self._init_state(p, data, group)
             step = st["step"] + 1.0
             st["step"] = step
             if data.dtype is not dtype:
@@ -186,8 +179,6 @@ class AdamW(Adam):
 
     The default ``weight_decay`` is ``1e-2``.
     """
-
-    _name = "AdamW"
 
     def __init__(
         self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),

@@ -70,7 +70,17 @@ class Optimizer:
     Subclasses implement ``_step_group(group)``, which updates the parameters of one
     group, and may override ``_validate_group`` (hyperparameter checks that run before a
     group is added) and ``_init_state`` (the state a parameter starts with).
+
+    The built-in optimizers share ``_ranges`` (a table of hyperparameter ranges that
+    ``_validate_group`` checks) and ``_init_checked`` (their common constructor). Their step
+    loops are written out in each optimizer: it is the hot path, and a shared generator
+    costs about 0.1 microseconds per parameter. In those loops a parameter's state is
+    ``self.state[p] or self._init_state(p, data, group)``.
     """
+
+    #: Hyperparameter ranges checked by ``_validate_group``: ``(key, low)`` means
+    #: ``group[key] >= low``; ``(key, low, high, high_inclusive)`` adds an upper bound.
+    _ranges: tuple[tuple[Any, ...], ...] = ()
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -94,9 +104,33 @@ class Optimizer:
         for group in param_list:
             self.add_param_group(group)
 
+    def _init_checked(self, params: Any, defaults: dict[str, Any]) -> None:
+        """The constructor of the built-in optimizers: check ``defaults``, then add the groups.
+
+        ``lr`` and ``weight_decay`` may be given as one-element Tensors; ``differentiable=True``
+        is refused (the updates run on the raw arrays, outside any graph); the defaults are
+        validated before the parameters are looked at.
+        """
+        if defaults["differentiable"]:
+            raise ValueError(
+                f"{type(self).__name__}: differentiable=True is not supported; updates run on the raw arrays"
+            )
+        defaults["differentiable"] = False
+        defaults["lr"] = _scalar(defaults["lr"])
+        defaults["weight_decay"] = _scalar(defaults["weight_decay"])
+        self._validate_group(defaults)
+        Optimizer.__init__(self, params, defaults)
+
     # ------------------------------------------------------------------ groups
     def _validate_group(self, group: dict[str, Any]) -> None:
-        """Raise ValueError if a group's hyperparameters are out of range (subclasses)."""
+        """Raise ValueError if a group's hyperparameters are out of range.
+
+        The base class checks the ``_ranges`` table; subclasses extend this for checks a
+        table can't express.
+        """
+        name = type(self).__name__
+        for key, *bounds in self._ranges:
+            _check_range(name, _LABELS.get(key, key), group[key], *bounds)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters (a dict with ``"params"`` and optional hyperparameters).
@@ -204,6 +238,13 @@ class Optimizer:
         raise NotImplementedError(
             f"{type(self).__name__} must implement step() (or _step_group(group) to reuse the base step)"
         )
+
+    def _init_state(self, p: Tensor, data: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
+        """Fill in and return ``self.state[p]`` for a parameter's first step (``data`` is ``p._data``).
+
+        The base leaves it empty; subclasses create their buffers here.
+        """
+        return self.state[p]
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -317,6 +358,10 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, (np.ndarray, np.generic)):
         return np.asarray(value).item()
     return value
+
+
+#: How ``_validate_group`` names a hyperparameter in its errors (others go by their key).
+_LABELS = {"lr": "learning rate (lr)", "eps": "epsilon (eps)"}
 
 
 def _check_range(opt: str, name: str, value: Any, low: float, high: float | None = None,

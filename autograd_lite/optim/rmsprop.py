@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .adam import _lerp_, _lerp_const
-from .optimizer import Optimizer, _check_range, _scalar, _writable_data
+from .optimizer import Optimizer, _writable_data
 
 __all__ = ["RMSprop"]
 
@@ -33,28 +33,26 @@ class RMSprop(Optimizer):
         \theta_t &= \theta_{t-1} - \gamma\, g_t / d_t \quad (\mu = 0)
     """
 
+    _ranges = (("lr", 0.0), ("eps", 0.0), ("momentum", 0.0), ("weight_decay", 0.0), ("alpha", 0.0, 1.0, True))
+
     def __init__(
         self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
         weight_decay: float = 0, momentum: float = 0, centered: bool = False,
         capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if differentiable:
-            raise ValueError("RMSprop: differentiable=True is not supported; updates run on the raw arrays")
         defaults = {
-            "lr": _scalar(lr), "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
-            "weight_decay": _scalar(weight_decay), "capturable": capturable, "foreach": foreach,
-            "maximize": maximize, "differentiable": False,
+            "lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
+            "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach,
+            "maximize": maximize, "differentiable": differentiable,
         }
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, defaults)
 
-    def _validate_group(self, group: dict[str, Any]) -> None:
-        _check_range("RMSprop", "learning rate (lr)", group["lr"], 0.0)
-        _check_range("RMSprop", "epsilon (eps)", group["eps"], 0.0)
-        _check_range("RMSprop", "momentum", group["momentum"], 0.0)
-        _check_range("RMSprop", "weight_decay", group["weight_decay"], 0.0)
-        _check_range("RMSprop", "alpha", group["alpha"], 0.0, 1.0, high_inclusive=True)
+    def _init_state(self, p: Tensor, data: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
+        st = self.state[p]
+        st["step"] = 0.0
+        st["square_avg"] = Tensor._wrap(np.zeros_like(data))
+        return st
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr = group["lr"]
@@ -74,10 +72,8 @@ class RMSprop(Optimizer):
             data = p._data
             if type(data) is not np.ndarray:
                 data = _writable_data(p)
-            st = state[p]
-            if not st:
-                st["step"] = 0.0
-                st["square_avg"] = Tensor._wrap(np.zeros_like(data))
+            st = state[p] or self._init_state(p, data, group)
+            # momentum and centered may be switched on after the state was made
             if momentum > 0 and "momentum_buffer" not in st:
                 st["momentum_buffer"] = Tensor._wrap(np.zeros_like(data))
             if centered and "grad_avg" not in st:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check_range, _scalar, _writable_data
+from .optimizer import Optimizer, _writable_data
 
 __all__ = ["SGD"]
 
@@ -40,26 +40,22 @@ class SGD(Optimizer):
     [0.8, -1.6]
     """
 
+    _ranges = (("lr", 0.0), ("momentum", 0.0), ("dampening", 0.0), ("weight_decay", 0.0))
+
     def __init__(
         self, params: Any, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
         weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
         foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None,
     ) -> None:
-        if differentiable:
-            raise ValueError("SGD: differentiable=True is not supported; updates run on the raw arrays")
         defaults = {
-            "lr": _scalar(lr), "momentum": momentum, "dampening": dampening,
-            "weight_decay": _scalar(weight_decay), "nesterov": nesterov, "maximize": maximize,
-            "foreach": foreach, "differentiable": False, "fused": fused,
+            "lr": lr, "momentum": momentum, "dampening": dampening,
+            "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+            "foreach": foreach, "differentiable": differentiable, "fused": fused,
         }
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, defaults)
 
     def _validate_group(self, group: dict[str, Any]) -> None:
-        _check_range("SGD", "learning rate (lr)", group["lr"], 0.0)
-        _check_range("SGD", "momentum", group["momentum"], 0.0)
-        _check_range("SGD", "dampening", group["dampening"], 0.0)
-        _check_range("SGD", "weight_decay", group["weight_decay"], 0.0)
+        super()._validate_group(group)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 f"SGD: Nesterov momentum requires a momentum > 0 and zero dampening, got "
@@ -108,7 +104,7 @@ class SGD(Optimizer):
                 g = -g
             if weight_decay != 0:
                 g = g + weight_decay_c * data
-            if momentum != 0:
+            if momentum != 0:  # only then is there state (a momentum buffer), as in PyTorch
                 st = state[p]
                 buf = st.get("momentum_buffer")
                 if buf is None:
