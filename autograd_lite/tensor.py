@@ -303,6 +303,8 @@ class Tensor:
         if self._vc is None:
             self._vc = VersionCounter()
         t._vc = self._vc
+        if self.grad_fn is not None:
+            t._extra = {"producer": self.grad_fn}  # writes through t count as writes to self
         return t
 
     def detach_(self) -> Tensor:
@@ -511,10 +513,21 @@ class Tensor:
             node = parent
 
     def _bump_version(self) -> None:
+        """Record an in-place write: this tensor's counter (shared with its views and detached
+        aliases) and the write count of every node whose output it is part of go up."""
         if self._vc is None:
             self._vc = VersionCounter()
         self._vc.value += 1
         inplace_epoch[0] += 1
+        node = self.grad_fn
+        if node is None and self._extra is not None:
+            node = self._extra.get("producer")  # a detached alias of a non-leaf tensor
+        while node is not None:
+            node.out_version += 1
+            if not node.prim.is_view:
+                break
+            parent = node.parents[0]  # a view: its base's producer was written too
+            node = parent if type(parent) is Node else None
 
     def _inplace(self, op: str, compute: Callable[..., Tensor], *args: Any) -> Tensor:
         """Run ``compute(self, *args)`` out of place and make the result this tensor's value.
@@ -537,11 +550,10 @@ class Tensor:
                 "out of place, or to the base tensor"
             )
         if tracked:
-            # The op's own backward may read the old values, which are about to be overwritten.
-            old_value = Tensor._wrap(np.array(self._data, copy=True))
-            old_value.requires_grad = self.requires_grad
-            old_value.grad_fn = self.grad_fn
-            result = compute(old_value, *args)
+            # The op runs on a recorded copy of the old values (which are about to be
+            # overwritten and which its backward may read); the copy's node, not the old
+            # producer, is what the op's node depends on.
+            result = compute(_F.clone(self), *args)
         else:
             previous = _state.enabled
             _state.enabled = False
@@ -564,10 +576,10 @@ class Tensor:
             np.copyto(self._data, out, casting="same_kind")  # in memory: views see the change
         else:
             self._data = np.array(out, dtype=self._data.dtype)
+        self._bump_version()  # before the new grad_fn: it is the old producer that was written
         if tracked:
             self.grad_fn = result.grad_fn
             self.requires_grad = True
-        self._bump_version()
         return self
 
     def _inplace_through_view(self, op: str, compute: Callable[..., Tensor], args: tuple) -> Tensor:
@@ -579,10 +591,8 @@ class Tensor:
         """
         base, index = self._extra["view_of"]  # type: ignore[index]
         base._check_inplace(op)
-        old_base = Tensor._wrap(np.array(base._data, copy=True))
-        old_base.requires_grad = base.requires_grad
-        old_base.grad_fn = base.grad_fn
-        snapshot = _F.getitem(old_base, index)  # the view's old values, recorded from the old base
+        old_base = _F.clone(base)  # a recorded copy: the base's memory is about to change
+        snapshot = _F.getitem(old_base, index)  # the view's old values
         result = compute(snapshot, *args)
         if result._data.shape != self._data.shape:
             raise RuntimeError(
@@ -592,9 +602,9 @@ class Tensor:
         new_base = _F.index_put(old_base, index, result.to(base.dtype))
         _invalidate_saved_output(base)
         np.copyto(base._data, new_base._data)
+        self._bump_version()  # the old view node and, through it, the base's old producer
         base.grad_fn = new_base.grad_fn
         base.requires_grad = True
-        base._bump_version()
         view = _F.getitem(base, index)
         self.grad_fn = view.grad_fn
         self.requires_grad = True

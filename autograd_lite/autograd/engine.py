@@ -21,7 +21,7 @@ import numpy as np
 
 from .._broadcast import unbroadcast
 from .grad_mode import _anomaly, _state
-from .node import OUTPUT_MODIFIED, Node, inplace_epoch
+from .node import OUTPUT_MODIFIED, Node, inplace_epoch, version_of
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -163,25 +163,29 @@ def _check_versions(node: Node) -> None:
     if not node.prim.reads_inputs and not node.prim.is_view:
         return  # its backward needs only shapes: changing the values cannot hurt it
     versions = node.versions
-    for position, item in enumerate(node.inputs):
-        counter = getattr(item, "_vc", None)
-        if counter is None:
-            continue
+    inputs = node.inputs
+    for position, parent in enumerate(node.parents):
+        item = inputs[position] if inputs is not None else parent
+        if parent is None and not hasattr(item, "_vc"):
+            continue  # a number or an array: nothing can change it behind our back
+        current = version_of(item, parent)
         expected = versions[position] if versions is not None else 0
-        if counter.value != expected and node.prim.is_view:
+        if current == expected:
+            continue
+        if node.prim.is_view:
             raise RuntimeError(
                 f"the base of a view ({node.prim.name}) was modified by an in-place operation after the "
-                f"view was taken (version {counter.value}, expected {expected}), so backward through the "
+                f"view was taken (version {current}, expected {expected}), so backward through the "
                 "view would miss that change; take the view again after the in-place op"
             )
-        if counter.value != expected:
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by an "
-                f"in-place operation: input {position} (shape {tuple(item.shape)}, dtype {item.dtype}) "
-                f"of {node.prim.backward_name} is at version {counter.value}; expected version "
-                f"{expected} instead. Use .clone() before the in-place op, or avoid modifying it "
-                "until backward has run."
-            )
+        reference = node.arrays[position]
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"in-place operation: input {position} (shape {tuple(np.shape(reference))}, dtype "
+            f"{np.asarray(reference).dtype}) of {node.prim.backward_name} is at version {current}; "
+            f"expected version {expected} instead. Use .clone() before the in-place op, or avoid "
+            "modifying it until backward has run."
+        )
 
 
 def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | None, only: set | None) -> None:
@@ -235,7 +239,7 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
                 if node.epoch != epoch:
                     _check_versions(node)
                 if create_graph:
-                    inputs = node.inputs
+                    inputs = node.input_tensors()
                     out = apply(prim, inputs, attrs) if prim.saves_out else None
                 else:
                     inputs = arrays

@@ -18,7 +18,7 @@ class Node:
 
     __slots__ = (
         "prim", "inputs", "arrays", "attrs", "out", "parents", "versions", "epoch", "fit",
-        "hooks", "retained", "trace", "pending", "acc", "__weakref__",
+        "out_version", "hooks", "retained", "trace", "pending", "acc", "__weakref__",
     )
 
     def __init__(
@@ -38,10 +38,34 @@ class Node:
         # fit: the engine must check each input gradient's shape and dtype (broadcasting or
         # mixed dtypes happened in the forward); False lets it skip the check.
         self.fit = fit
+        self.out_version = 0
         self.pending = 0
         self.acc = None
         self.hooks = None
         self.retained = None
+
+    def input_tensors(self) -> tuple:
+        """The inputs as Tensors (or numbers), rebuilt from the saved arrays when the node
+        does not keep them: a non-leaf input becomes a tensor whose ``grad_fn`` is its parent
+        node, so the rebuilt inputs are connected to the graph exactly as the originals were."""
+        if self.inputs is not None:
+            return self.inputs
+        if self.arrays is None:
+            raise RuntimeError("this node's saved values were freed by backward (use retain_graph=True)")
+        from ..tensor import Tensor
+
+        items: list = []
+        for array, parent in zip(self.arrays, self.parents):
+            if type(parent) is Node:
+                tensor = Tensor._wrap(array)
+                tensor.requires_grad = True
+                tensor.grad_fn = parent
+                items.append(tensor)
+            elif parent is not None:
+                items.append(parent)  # a leaf: the tensor itself
+            else:
+                items.append(array)  # a constant
+        return tuple(items)
 
     def name(self) -> str:
         """The op's name as PyTorch would print it, e.g. ``MulBackward``."""
@@ -76,6 +100,15 @@ OUTPUT_MODIFIED = _OutputModified()
 inplace_epoch = [0]
 
 
+def version_of(item: Any, parent: Any) -> int:
+    """The version an input is at: its producing node's count of in-place writes for a
+    non-leaf tensor, the tensor's own version counter otherwise (0 for numbers)."""
+    if type(parent) is Node:
+        return parent.out_version
+    counter = getattr(item, "_vc", None)
+    return 0 if counter is None else counter.value
+
+
 def link_inputs(inputs: tuple) -> tuple[tuple, list | None]:
     """Where each input's gradient goes (its grad_fn, itself if a leaf, or None), and the
     input versions at record time (None when every input is at version 0)."""
@@ -84,15 +117,13 @@ def link_inputs(inputs: tuple) -> tuple[tuple, list | None]:
     position = -1
     for item in inputs:
         position += 1
-        if getattr(item, "requires_grad", False):
-            parents.append(item.grad_fn or item)
-            counter = item._vc
-            if counter is not None and counter.value:
-                if versions is None:
-                    versions = [0] * len(inputs)
-                versions[position] = counter.value
-        else:
-            parents.append(None)
+        parent = (item.grad_fn or item) if getattr(item, "requires_grad", False) else None
+        parents.append(parent)
+        version = version_of(item, parent)
+        if version:
+            if versions is None:
+                versions = [0] * len(inputs)
+            versions[position] = version
     return tuple(parents), versions
 
 

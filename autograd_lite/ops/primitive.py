@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..autograd.grad_mode import _anomaly, _state
-from ..autograd.node import Node, VersionCounter, inplace_epoch, link_inputs
+from ..autograd.node import Node, VersionCounter, inplace_epoch, link_inputs, version_of
 
 REGISTRY: dict[str, type[Primitive]] = {}
 EMPTY: dict = {}
@@ -94,11 +94,6 @@ def _record(prim: Any, result: Tensor, inputs: tuple, arrays: tuple, attrs: dict
         _finish_node(node, result)
 
 
-def _version_of(x: Tensor) -> int:
-    counter = x._vc
-    return 0 if counter is None else counter.value
-
-
 def _share_version(result: Tensor, source: Any) -> None:
     counter = source._vc
     if counter is None:
@@ -144,19 +139,23 @@ def unary(prim: Any, x: Tensor, attrs: dict = EMPTY) -> Tensor:
     if prim.is_view:
         _share_version(result, x)
     if x.requires_grad and _state.enabled:
-        counter = x._vc
+        parent = x.grad_fn or x
+        version = parent.out_version if type(parent) is Node else (x._vc.value if x._vc is not None else 0)
         result.requires_grad = True
         # Node(...) written out slot by slot: this is the hottest allocation of the library.
+        # ``inputs`` stays None: an input that requires grad is reachable through its parent,
+        # and not holding it lets intermediate tensors die young (far less work for the GC).
         result.grad_fn = node = _node_new(Node)
         node.prim = prim
-        node.inputs = (x,)
+        node.inputs = None
         node.arrays = (data,)
         node.attrs = attrs
         node.out = out if prim.saves_out else None
-        node.parents = (x.grad_fn or x,)
-        node.versions = None if counter is None or not counter.value else [counter.value]
+        node.parents = (parent,)
+        node.versions = [version] if version else None
         node.epoch = inplace_epoch[0]
         node.fit = not prim.exact
+        node.out_version = 0
         node.pending = 0
         node.acc = None
         node.hooks = None
@@ -200,24 +199,27 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
         x_grad = x.requires_grad
         y_grad = y_is_tensor and y.requires_grad
         if x_grad or y_grad:
-            versions = None
-            if x._vc is not None or (y_is_tensor and y._vc is not None):
-                xv, yv = _version_of(x), (_version_of(y) if y_is_tensor else 0)
-                versions = [xv, yv] if xv or yv else None
+            px = (x.grad_fn or x) if x_grad else None
+            py = (y.grad_fn or y) if y_grad else None
+            xv = version_of(x, px)
+            yv = version_of(y, py) if y_is_tensor else 0
             result.requires_grad = True
             result.grad_fn = node = _node_new(Node)  # Node(...) inlined, as in unary
             node.prim = prim
-            node.inputs = (x, y)
+            # Keep the inputs only when one is a tensor outside the graph (its version must be
+            # checkable later); inputs that require grad are reachable through the parents.
+            node.inputs = (x, y) if not x_grad or (y_is_tensor and not y_grad) else None
             node.arrays = (xd, yd)
             node.attrs = EMPTY
             node.out = out if prim.saves_out else None
-            node.parents = (x.grad_fn or x if x_grad else None, y.grad_fn or y if y_grad else None)
-            node.versions = versions
+            node.parents = (px, py)
+            node.versions = [xv, yv] if xv or yv else None
             node.epoch = inplace_epoch[0]
             # (dtype identity is enough: a false "differs" only costs the engine a check)
             node.fit = xd.dtype is not out.dtype or (
                 y_is_tensor and (xd.shape != yd.shape or yd.dtype is not xd.dtype)
             )
+            node.out_version = 0
             node.pending = 0
             node.acc = None
             node.hooks = None
@@ -270,13 +272,12 @@ def reflected(prim: Any, x: Tensor, y: Any) -> Tensor:
                 out = out.astype(get_default_dtype())
             result = _new_tensor(out)
             if x.requires_grad and _state.enabled:
-                counter = x._vc
+                parent = x.grad_fn or x
+                version = version_of(x, parent)
                 result.requires_grad = True
                 result.grad_fn = node = Node(
-                    prim, (y, x), (y, data), EMPTY, out if prim.saves_out else None,
-                    (None, x.grad_fn or x),
-                    None if counter is None or not counter.value else [0, counter.value],
-                    data.dtype != out.dtype,
+                    prim, None, (y, data), EMPTY, out if prim.saves_out else None,
+                    (None, parent), [0, version] if version else None, data.dtype != out.dtype,
                 )
                 if _anomaly[0] or observers:
                     _finish_node(node, result)

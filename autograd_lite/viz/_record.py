@@ -56,7 +56,7 @@ class Recording:
     def _observe(self, node: Node, result: Any) -> None:
         self.order.append(node)
         self.outputs[node] = result
-        self.inputs[node] = node.inputs
+        self.inputs[node] = node.input_tensors()
         stack = self._stack
         if stack:
             self.modules[node] = stack[-1]

@@ -517,10 +517,10 @@ def build_graph(
 
 
 def _known_inputs(node: Node, rec: Recording | None) -> tuple | None:
-    if node.inputs is not None:
-        return node.inputs
-    if rec is not None:
-        return rec.inputs.get(node)
+    if rec is not None and node in rec.inputs:
+        return rec.inputs[node]
+    if node.arrays is not None:  # not freed by backward: rebuild them from the saved arrays
+        return node.input_tensors()
     return None
 
 
