@@ -201,8 +201,12 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
         if x_grad or y_grad:
             px = (x.grad_fn or x) if x_grad else None
             py = (y.grad_fn or y) if y_grad else None
-            xv = version_of(x, px)
-            yv = version_of(y, py) if y_is_tensor else 0
+            # version_of(x, px) and version_of(y, py), inlined on this hot path
+            xv = px.out_version if type(px) is Node else (0 if x._vc is None else x._vc.value)
+            if y_is_tensor:
+                yv = py.out_version if type(py) is Node else (0 if y._vc is None else y._vc.value)
+            else:
+                yv = 0
             result.requires_grad = True
             result.grad_fn = node = _node_new(Node)  # Node(...) inlined, as in unary
             node.prim = prim
