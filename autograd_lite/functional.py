@@ -786,7 +786,7 @@ def getitem(input: Tensor, key: Any) -> Tensor:
             view = unary(_BasicGetItem, input, {"index": key})
             if _state.enabled:
                 # Remember the base, so that a tracked in-place op on the view can rewrite it.
-                view._extra = {"view_of": (input, key)}
+                view._ensure_extra()["view_of"] = (input, key)
             return view
         return unary(GetItem, input, {"index": key})
     except IndexError as error:

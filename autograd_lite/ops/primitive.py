@@ -95,10 +95,20 @@ def _record(prim: Any, result: Tensor, inputs: tuple, arrays: tuple, attrs: dict
 
 
 def _share_version(result: Tensor, source: Any) -> None:
+    """A view shares its source's version counter; when no node will connect it to the
+    source's producer (under no_grad, or a view of a detached alias), it links to that
+    producer directly, so that writes through the view still count as writes to it."""
     counter = source._vc
     if counter is None:
         counter = source._vc = VersionCounter()
     result._vc = counter
+    if _state.enabled and source.requires_grad:
+        return  # the view's own node will lead to the producer
+    producer = source.grad_fn
+    if producer is None and source._extra is not None:
+        producer = source._extra.get("producer")
+    if producer is not None:
+        result._extra = {"producer": producer}
 
 
 def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
