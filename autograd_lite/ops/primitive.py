@@ -22,7 +22,6 @@ REGISTRY: dict[str, type[Primitive]] = {}
 EMPTY: dict = {}
 
 
-
 class Primitive:
     """A differentiable operation with its forward and its vector-Jacobian products."""
 
@@ -59,17 +58,6 @@ class Primitive:
             if isinstance(item, Tensor):
                 return apply(cls, inputs, attrs)
         return cls.forward(*inputs, **attrs)
-
-
-def _new_tensor(array: Any) -> Tensor:
-    t = _tensor_new(Tensor)
-    t._data = array
-    t.grad = None
-    t.requires_grad = False
-    t.grad_fn = None
-    t._vc = None
-    t._extra = None
-    return t
 
 
 #: callables ``observer(node, result)`` told about every recorded node (graph drawing uses it)
@@ -115,7 +103,7 @@ def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
     """Run ``prim`` on ``inputs`` (Tensors, arrays or Python numbers) and record it."""
     arrays = tuple([x._data if isinstance(x, Tensor) else x for x in inputs])
     out = prim.forward(*arrays, **attrs) if attrs else prim.forward(*arrays)
-    result = _new_tensor(out)
+    result = Tensor._wrap(out)
     first = inputs[0]
     if prim.is_view and isinstance(first, Tensor):
         _share_version(result, first)
@@ -139,7 +127,7 @@ def unary(prim: Any, x: Tensor, attrs: dict = EMPTY) -> Tensor:
     if prim.floating_only and data.dtype.kind != "f":
         data = data.astype(get_default_dtype())
     out = prim.forward(data, **attrs) if attrs else prim.forward(data)
-    result = _tensor_new(Tensor)  # _new_tensor, inlined on this hot path
+    result = _tensor_new(Tensor)  # Tensor._wrap, inlined on this hot path
     result._data = out
     result.grad = None
     result.requires_grad = False
@@ -198,7 +186,7 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
         target = result_dtype(xd, yd)
         if out.dtype != target:
             out = out.astype(target)
-    result = _tensor_new(Tensor)  # _new_tensor, inlined on this hot path
+    result = _tensor_new(Tensor)  # Tensor._wrap, inlined on this hot path
     result._data = out
     result.grad = None
     result.requires_grad = False
@@ -284,7 +272,7 @@ def reflected(prim: Any, x: Tensor, y: Any) -> Tensor:
             out = prim.forward(y, data)
             if type(y) is float and data.dtype.kind != "f":
                 out = out.astype(get_default_dtype())
-            result = _new_tensor(out)
+            result = Tensor._wrap(out)
             if x.requires_grad and _state.enabled:
                 parent = x.grad_fn or x
                 version = version_of(x, parent)
