@@ -65,7 +65,3 @@ def as_dtype(dtype: Any) -> np.dtype:
         raise TypeError(
             f"unknown dtype {dtype!r}; use one of ag.float32, ag.float64, ag.int64, ag.int32, ag.bool"
         ) from None
-
-
-def is_floating(dtype: np.dtype) -> bool:
-    return dtype.kind == "f"

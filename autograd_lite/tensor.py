@@ -18,8 +18,6 @@ from ._dtype import as_dtype, bool_, float32, float64, get_default_dtype, int64
 from .autograd.grad_mode import _state
 from .autograd.node import OUTPUT_MODIFIED, Node, VersionCounter, inplace_epoch
 
-_BASIC_INDEX_TYPES = (int, slice, type(None), type(Ellipsis), np.integer)
-
 
 def _python_scalar_array(data: Any, dtype: Any) -> np.ndarray:
     """Convert Python data with PyTorch's dtype rule: floats -> default dtype, ints -> int64."""
