@@ -245,10 +245,18 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
                     inputs = arrays
                     out = node.out
             fit = node.fit or careful
+            arity = len(inputs)
             for position, parent in enumerate(node.parents):
                 if parent is None:
                     continue
-                gi = vjps[position](g, out, *inputs, **attrs) if attrs else vjps[position](g, out, *inputs)
+                if attrs:
+                    gi = vjps[position](g, out, *inputs, **attrs)
+                elif arity == 2:  # positional calls: cheaper than unpacking *inputs
+                    gi = vjps[position](g, out, inputs[0], inputs[1])
+                elif arity == 1:
+                    gi = vjps[position](g, out, inputs[0])
+                else:
+                    gi = vjps[position](g, out, *inputs)
                 if fit and gi is not None:
                     reference = arrays[position]
                     if gi.shape != reference.shape:

@@ -179,10 +179,11 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
         out = prim.forward(xd, yd)
     except ValueError:
         raise _broadcast_error(prim, xd, yd) from None
-    if type(yd) is float and xd.dtype.kind != "f":
+    xdt = xd.dtype
+    if type(yd) is float and xdt.kind != "f":
         # PyTorch: an integer tensor combined with a Python float gives the default dtype.
         out = out.astype(get_default_dtype())
-    elif y_is_tensor and xd.dtype != yd.dtype:
+    elif y_is_tensor and xdt != yd.dtype:
         target = result_dtype(xd, yd)
         if out.dtype != target:
             out = out.astype(target)
@@ -218,8 +219,8 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
             node.versions = [xv, yv] if xv or yv else None
             node.epoch = inplace_epoch[0]
             # (dtype identity is enough: a false "differs" only costs the engine a check)
-            node.fit = xd.dtype is not out.dtype or (
-                y_is_tensor and (xd.shape != yd.shape or yd.dtype is not xd.dtype)
+            node.fit = xdt is not out.dtype or (
+                y_is_tensor and (xd.shape != yd.shape or yd.dtype is not xdt)
             )
             node.out_version = 0
             node.pending = 0
