@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from . import functional as F
 from .ops.elementwise import Abs, Cos, Exp, Log, Neg, Relu, Sigmoid, Sign, Sin, Sqrt, Tanh
-from .ops.primitive import unary
 from .tensor import Tensor
 
 _SAME_NAME = [
@@ -27,19 +26,9 @@ for _name in _SAME_NAME:
     setattr(Tensor, _name, getattr(F, _name))
 
 
-def _unary_method(prim: type) -> object:
-    """A method that runs an elementwise primitive directly (skipping the function's checks)."""
-
-    def method(self: Tensor) -> Tensor:
-        return unary(prim, self)
-
-    method.__name__ = prim.name
-    method.__doc__ = prim.__doc__
-    return method
-
-
+# Elementwise methods run their primitive's specialised closure directly (no checks needed).
 for _prim in (Exp, Log, Sqrt, Abs, Sign, Sin, Cos, Tanh, Sigmoid, Relu, Neg):
-    setattr(Tensor, _prim.name, _unary_method(_prim))
+    setattr(Tensor, _prim.name, _prim.unary_op)
 
 
 def _masked_fill_(self: Tensor, mask: object, value: object) -> Tensor:

@@ -396,32 +396,17 @@ class Tensor:
         return _F.clone(self)
 
     # ------------------------------------------------------------------ operators
-    def __add__(self, other: Any) -> Tensor:
-        return binary(Add, self, other)
-
     def __radd__(self, other: Any) -> Tensor:
         return reflected(Add, self, other)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return binary(Sub, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
         return reflected(Sub, self, other)
 
-    def __mul__(self, other: Any) -> Tensor:
-        return binary(Mul, self, other)
-
     def __rmul__(self, other: Any) -> Tensor:
         return reflected(Mul, self, other)
 
-    def __truediv__(self, other: Any) -> Tensor:
-        return binary(Div, self, other)
-
     def __rtruediv__(self, other: Any) -> Tensor:
         return reflected(Div, self, other)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return binary(Pow, self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
         return reflected(Pow, self, other)
@@ -429,7 +414,7 @@ class Tensor:
     def __matmul__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             try:
-                return binary(Matmul, self, other)
+                return Matmul.binary_op(self, other)
             except RuntimeError:
                 pass  # let matmul explain the shape problem
         return _F.matmul(self, other)
@@ -437,14 +422,8 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor:
         return _F.matmul(as_tensor(other), self)
 
-    def __neg__(self) -> Tensor:
-        return unary(Neg, self)
-
     def __pos__(self) -> Tensor:
         return self
-
-    def __abs__(self) -> Tensor:
-        return unary(Abs, self)
 
     def __floordiv__(self, other: Any) -> Tensor:
         return _F._no_grad_binary(np.floor_divide, self, other)
@@ -680,4 +659,13 @@ class _RemovableHandle:
 from . import functional as _F  # noqa: E402
 from .ops.elementwise import Abs, Add, Div, Mul, Neg, Pow, Sub  # noqa: E402
 from .ops.linalg import Matmul  # noqa: E402
-from .ops.primitive import binary, reflected, unary  # noqa: E402
+from .ops.primitive import reflected  # noqa: E402
+
+# The arithmetic operators are the primitives' specialised closures: one call per op.
+Tensor.__add__ = Add.binary_op  # type: ignore[method-assign]
+Tensor.__sub__ = Sub.binary_op  # type: ignore[method-assign]
+Tensor.__mul__ = Mul.binary_op  # type: ignore[method-assign]
+Tensor.__truediv__ = Div.binary_op  # type: ignore[method-assign]
+Tensor.__pow__ = Pow.binary_op  # type: ignore[method-assign]
+Tensor.__neg__ = Neg.unary_op  # type: ignore[method-assign]
+Tensor.__abs__ = Abs.unary_op  # type: ignore[method-assign]

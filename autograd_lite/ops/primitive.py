@@ -42,6 +42,9 @@ class Primitive:
     #: one VJP per input; ``None`` marks an input that has no gradient (an index, a mask).
     vjps: ClassVar[tuple[Callable[..., Any] | None, ...]] = ()
     forward: ClassVar[Callable[..., Any]]
+    #: ``unary``/``binary`` specialised for this primitive (made for every subclass)
+    unary_op: ClassVar[Callable[..., Any]]
+    binary_op: ClassVar[Callable[..., Any]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -50,6 +53,8 @@ class Primitive:
         cls.backward_name = cls.__name__ + "Backward"
         if cls.__dict__.get("forward") is not None:
             REGISTRY[cls.name] = cls
+        cls.unary_op = staticmethod(_make_unary(cls))
+        cls.binary_op = staticmethod(_make_binary(cls))
 
     @classmethod
     def call(cls, *inputs: Any, **attrs: Any) -> Any:
@@ -123,105 +128,44 @@ def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
 
 def unary(prim: Any, x: Tensor, attrs: dict = EMPTY) -> Tensor:
     """``apply`` for one Tensor input: the hot path of elementwise and reduction ops."""
-    data = x._data
-    if prim.floating_only and data.dtype.kind != "f":
-        data = data.astype(get_default_dtype())
-    out = prim.forward(data, **attrs) if attrs else prim.forward(data)
-    result = _tensor_new(Tensor)  # Tensor._wrap, inlined on this hot path
-    result._data = out
-    result.grad = None
-    result.requires_grad = False
-    result.grad_fn = None
-    result._vc = None
-    result._extra = None
-    if prim.is_view:
-        _share_version(result, x)
-    if x.requires_grad and _state.enabled:
-        parent = x.grad_fn or x
-        version = parent.out_version if type(parent) is Node else (x._vc.value if x._vc is not None else 0)
-        result.requires_grad = True
-        # Node(...) written out slot by slot: this is the hottest allocation of the library.
-        # ``inputs`` stays None: an input that requires grad is reachable through its parent,
-        # and not holding it lets intermediate tensors die young (far less work for the GC).
-        result.grad_fn = node = _node_new(Node)
-        node.prim = prim
-        node.inputs = None
-        node.arrays = (data,)
-        node.attrs = attrs
-        node.out = out if prim.saves_out else None
-        node.parents = (parent,)
-        node.versions = [version] if version else None
-        node.epoch = inplace_epoch[0]
-        node.fit = not prim.exact
-        node.out_version = 0
-        node.pending = 0
-        node.acc = None
-        node.hooks = None
-        node.retained = None
-        if _anomaly[0] or observers:
-            _finish_node(node, result)
-    return result
+    return prim.unary_op(x, attrs)
 
 
-def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
-    """``apply`` for ``x op y`` where x is a Tensor and y a Tensor, array or Python number."""
-    xd = x._data
-    y_is_tensor = isinstance(y, Tensor)
-    if y_is_tensor:
-        yd = y._data
-    elif type(y) is float or type(y) is int or isinstance(y, (bool, int, float, np.number, np.bool_)):
-        yd = y
-    else:
-        y = as_tensor(y)
-        yd = y._data
-        y_is_tensor = True
-    try:
-        out = prim.forward(xd, yd)
-    except ValueError:
-        raise _broadcast_error(prim, xd, yd) from None
-    xdt = xd.dtype
-    if type(yd) is float and xdt.kind != "f":
-        # PyTorch: an integer tensor combined with a Python float gives the default dtype.
-        out = out.astype(get_default_dtype())
-    elif y_is_tensor and xdt != yd.dtype:
-        target = result_dtype(xd, yd)
-        if out.dtype != target:
-            out = out.astype(target)
-    result = _tensor_new(Tensor)  # Tensor._wrap, inlined on this hot path
-    result._data = out
-    result.grad = None
-    result.requires_grad = False
-    result.grad_fn = None
-    result._vc = None
-    result._extra = None
-    if _state.enabled:
-        x_grad = x.requires_grad
-        y_grad = y_is_tensor and y.requires_grad
-        if x_grad or y_grad:
-            px = (x.grad_fn or x) if x_grad else None
-            py = (y.grad_fn or y) if y_grad else None
-            # version_of(x, px) and version_of(y, py), inlined on this hot path
-            xv = px.out_version if type(px) is Node else (0 if x._vc is None else x._vc.value)
-            if y_is_tensor:
-                yv = py.out_version if type(py) is Node else (0 if y._vc is None else y._vc.value)
-            else:
-                yv = 0
+def _make_unary(prim: Any) -> Callable[..., Tensor]:
+    """``unary`` specialised for one primitive (a closure): Tensor methods such as
+    ``tanh`` are these functions themselves, one Python call per op."""
+
+    def unary_op(x: Tensor, attrs: dict = EMPTY) -> Tensor:
+        data = x._data
+        if prim.floating_only and data.dtype.kind != "f":
+            data = data.astype(get_default_dtype())
+        out = prim.forward(data, **attrs) if attrs else prim.forward(data)
+        result = _tensor_new(Tensor)  # Tensor._wrap, inlined on this hot path
+        result._data = out
+        result.grad = None
+        result.requires_grad = False
+        result.grad_fn = None
+        result._vc = None
+        result._extra = None
+        if prim.is_view:
+            _share_version(result, x)
+        if x.requires_grad and _state.enabled:
+            parent = x.grad_fn or x
+            version = parent.out_version if type(parent) is Node else (x._vc.value if x._vc is not None else 0)
             result.requires_grad = True
-            result.grad_fn = node = _node_new(Node)  # Node(...) inlined, as in unary
+            # Node(...) written out slot by slot: this is the hottest allocation of the library.
+            # ``inputs`` stays None: an input that requires grad is reachable through its parent,
+            # and not holding it lets intermediate tensors die young (far less work for the GC).
+            result.grad_fn = node = _node_new(Node)
             node.prim = prim
-            # Keep the inputs only when one is a tensor outside the graph (its version must be
-            # checkable later); inputs that require grad are reachable through the parents.
-            node.inputs = (x, y) if not x_grad or (y_is_tensor and not y_grad) else None
-            node.arrays = (xd, yd)
-            node.attrs = EMPTY
+            node.inputs = None
+            node.arrays = (data,)
+            node.attrs = attrs
             node.out = out if prim.saves_out else None
-            node.parents = (px, py)
-            node.versions = [xv, yv] if xv or yv else None
+            node.parents = (parent,)
+            node.versions = [version] if version else None
             node.epoch = inplace_epoch[0]
-            # (dtype identity is enough: a false "differs" only costs the engine a check)
-            node.fit = xdt is not out.dtype or (
-                y_is_tensor and (xd.shape != yd.shape or yd.dtype is not xdt)
-            )
+            node.fit = not prim.exact
             node.out_version = 0
             node.pending = 0
             node.acc = None
@@ -229,7 +173,92 @@ def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
             node.retained = None
             if _anomaly[0] or observers:
                 _finish_node(node, result)
-    return result
+        return result
+
+    unary_op.__name__ = prim.name
+    unary_op.__doc__ = prim.__doc__
+    return unary_op
+
+
+def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
+    """``apply`` for ``x op y`` where x is a Tensor and y a Tensor, array or Python number."""
+    return prim.binary_op(x, y)
+
+
+def _make_binary(prim: Any) -> Callable[..., Tensor]:
+    """``binary`` specialised for one primitive (a closure): Tensor operators such as
+    ``__mul__`` are these functions themselves, one Python call per op."""
+
+    def binary_op(x: Tensor, y: Any) -> Tensor:
+        xd = x._data
+        y_is_tensor = isinstance(y, Tensor)
+        if y_is_tensor:
+            yd = y._data
+        elif type(y) is float or type(y) is int or isinstance(y, (bool, int, float, np.number, np.bool_)):
+            yd = y
+        else:
+            y = as_tensor(y)
+            yd = y._data
+            y_is_tensor = True
+        try:
+            out = prim.forward(xd, yd)
+        except ValueError:
+            raise _broadcast_error(prim, xd, yd) from None
+        xdt = xd.dtype
+        if type(yd) is float and xdt.kind != "f":
+            # PyTorch: an integer tensor combined with a Python float gives the default dtype.
+            out = out.astype(get_default_dtype())
+        elif y_is_tensor and xdt != yd.dtype:
+            target = result_dtype(xd, yd)
+            if out.dtype != target:
+                out = out.astype(target)
+        result = _tensor_new(Tensor)  # Tensor._wrap, inlined on this hot path
+        result._data = out
+        result.grad = None
+        result.requires_grad = False
+        result.grad_fn = None
+        result._vc = None
+        result._extra = None
+        if _state.enabled:
+            x_grad = x.requires_grad
+            y_grad = y_is_tensor and y.requires_grad
+            if x_grad or y_grad:
+                px = (x.grad_fn or x) if x_grad else None
+                py = (y.grad_fn or y) if y_grad else None
+                # version_of(x, px) and version_of(y, py), inlined on this hot path
+                xv = px.out_version if type(px) is Node else (0 if x._vc is None else x._vc.value)
+                if y_is_tensor:
+                    yv = py.out_version if type(py) is Node else (0 if y._vc is None else y._vc.value)
+                else:
+                    yv = 0
+                result.requires_grad = True
+                result.grad_fn = node = _node_new(Node)  # Node(...) inlined, as in unary
+                node.prim = prim
+                # Keep the inputs only when one is a tensor outside the graph (its version must be
+                # checkable later); inputs that require grad are reachable through the parents.
+                node.inputs = (x, y) if not x_grad or (y_is_tensor and not y_grad) else None
+                node.arrays = (xd, yd)
+                node.attrs = EMPTY
+                node.out = out if prim.saves_out else None
+                node.parents = (px, py)
+                node.versions = [xv, yv] if xv or yv else None
+                node.epoch = inplace_epoch[0]
+                # (dtype identity is enough: a false "differs" only costs the engine a check)
+                node.fit = xdt is not out.dtype or (
+                    y_is_tensor and (xd.shape != yd.shape or yd.dtype is not xdt)
+                )
+                node.out_version = 0
+                node.pending = 0
+                node.acc = None
+                node.hooks = None
+                node.retained = None
+                if _anomaly[0] or observers:
+                    _finish_node(node, result)
+        return result
+
+    binary_op.__name__ = f"__{prim.name}__"
+    binary_op.__doc__ = prim.__doc__
+    return binary_op
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
