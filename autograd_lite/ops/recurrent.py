@@ -66,13 +66,16 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
         w_scaled = np.ascontiguousarray(w_t[:, :gated] * scale)
         bias = None if b_hh is None else b_hh[:gated] * scale
     if mode == "LSTM":
+        # The input projections, scaled and with the recurrent bias, in one pass up front.
+        x_scaled = x_proj * scale
+        if bias is not None:
+            x_scaled += bias
+        product = np.empty((batch, hidden), dtype=dtype)
         for t in order:
             row = out[t]
             gates = row[:, 2 * hidden:]
             np.matmul(h, w_scaled, out=gates)
-            gates += x_proj[t] * scale
-            if bias is not None:
-                gates += bias
+            gates += x_scaled[t]
             np.tanh(gates, out=gates)
             gates *= scale
             gates += shift
@@ -80,7 +83,8 @@ def _forward(x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type: ignore[no-unty
             g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
             c_new = row[:, hidden:2 * hidden]
             np.multiply(f, c, out=c_new)
-            c_new += i * g
+            np.multiply(i, g, out=product)
+            c_new += product
             c = c_new
             h = row[:, :hidden]
             np.tanh(c, out=h)
