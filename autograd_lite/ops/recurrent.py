@@ -231,18 +231,26 @@ def _backward_numpy(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type:
     width = {"LSTM": 4, "GRU": 3}.get(mode, 1) * hidden
     grad_x = np.empty((steps, batch, width), dtype=out.dtype)
     grad_hp = np.empty_like(grad_x) if mode == "GRU" else grad_x
+    if mode == "LSTM":
+        # Per-step scratch arrays, allocated once: the loop below only writes into them.
+        tc, dc, scratch = (np.empty((batch, hidden), dtype=out.dtype) for _ in range(3))
+        deriv = np.empty((batch, 4 * hidden), dtype=out.dtype)
+        dh_buffer, dc_buffer = np.empty_like(dh_next), np.empty_like(dc_next)
+    dh = np.empty((batch, hidden), dtype=out.dtype)  # rewritten every step
     for position, t in enumerate(order):
         prev = order[position + 1] if position + 1 < steps else None
         gt = g[t]
-        dh = gt[:, :hidden] + dh_next
+        np.add(gt[:, :hidden], dh_next, out=dh)
         d = grad_x[t]
         if mode == "LSTM":
             act = out[t, :, 2 * hidden:]
             i, f = act[:, :hidden], act[:, hidden:2 * hidden]
             gg, o = act[:, 2 * hidden:3 * hidden], act[:, 3 * hidden:]
-            tc = np.tanh(out[t, :, hidden:2 * hidden])
-            dc = dh * o
-            dc *= 1 - tc * tc
+            np.tanh(out[t, :, hidden:2 * hidden], out=tc)
+            np.multiply(dh, o, out=dc)
+            np.multiply(tc, tc, out=scratch)
+            np.subtract(1, scratch, out=scratch)
+            dc *= scratch
             dc += gt[:, hidden:2 * hidden]
             dc += dc_next
             np.multiply(dc, gg, out=d[:, :hidden])
@@ -250,12 +258,14 @@ def _backward_numpy(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type:
             np.multiply(dc, i, out=d[:, 2 * hidden:3 * hidden])
             np.multiply(dh, tc, out=d[:, 3 * hidden:])
             d += gt[:, 2 * hidden:]
-            deriv = 1 - act
+            np.subtract(1, act, out=deriv)
             deriv *= act
-            deriv[:, 2 * hidden:3 * hidden] = 1 - gg * gg
+            np.multiply(gg, gg, out=scratch)
+            np.subtract(1, scratch, out=deriv[:, 2 * hidden:3 * hidden])
             d *= deriv
-            dh_next = d @ w_hh
-            dc_next = dc * f
+            # (the previous step's dh_next and dc_next were read above: their buffers are free)
+            dh_next = np.matmul(d, w_hh, out=dh_buffer)
+            dc_next = np.multiply(dc, f, out=dc_buffer)
         elif mode == "GRU":
             r, z = out[t, :, hidden:2 * hidden], out[t, :, 2 * hidden:3 * hidden]
             n, hn = out[t, :, 3 * hidden:4 * hidden], out[t, :, 4 * hidden:]
