@@ -129,28 +129,32 @@ def _targets(inputs: Sequence[Any]) -> set:
 
 
 def _count_dependencies(start: list) -> None:
-    """Set ``node.pending`` to the number of gradients each reachable node will receive."""
+    """Set ``node.pending`` to the number of gradients each reachable node will receive.
+
+    Outside a backward pass every node has ``pending == 0``, so a positive count marks a node
+    already reached. The roots are counted as if fed by one virtual node, whose share is
+    taken back at the end: a root that is also inside another root's graph keeps its count.
+    """
     stack = []
-    for node in start:
-        if node.acc is not _UNVISITED:
-            node.pending = 0
-            node.acc = _UNVISITED
-            stack.append(node)
-    pop = stack.pop
     push = stack.append
+    for node in start:
+        if node.pending:
+            node.pending += 1
+        else:
+            node.pending = 1
+            push(node)
+    pop = stack.pop
+    node_type = Node
     while stack:
         for parent in pop().parents:
-            if type(parent) is Node:
-                if parent.acc is _UNVISITED:
+            if type(parent) is node_type:
+                if parent.pending:
                     parent.pending += 1
                 else:
                     parent.pending = 1
-                    parent.acc = _UNVISITED
                     push(parent)
-
-
-#: marks a node reached by the counting pass that has not received a gradient yet
-_UNVISITED = object()
+    for node in start:
+        node.pending -= 1
 
 
 def _check_versions(node: Node) -> None:
@@ -216,12 +220,14 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
     careful = create_graph or anomaly  # always check gradient shapes/dtypes (and finiteness)
     pop = ready.pop
     push = ready.append
-    node_type, unvisited = Node, _UNVISITED  # locals are the fastest names in the loop below
+    node_type = Node  # locals are the fastest names in the loop below
+    plain = capture is None
     try:
-        while ready:
-            node = pop()
+        node = pop() if ready else None
+        while node is not None:
             g = node.acc
-            if node.hooks is not None or capture is not None:  # retain_grad also sets hooks
+            node.acc = None  # the gradient it held is passed on below
+            if node.hooks is not None or not plain:  # retain_grad also sets hooks
                 g = _visit_extras(node, g, create_graph, capture, only)
             arrays = node.arrays
             if arrays is None:
@@ -246,15 +252,18 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
                     out = node.out
             fit = node.fit or careful
             arity = len(inputs)
-            for position, parent in enumerate(node.parents):
+            follow = None  # a parent made ready here runs next, without the stack (chains)
+            position = -1
+            for parent in node.parents:
+                position += 1
                 if parent is None:
                     continue
                 if attrs:
                     gi = vjps[position](g, out, *inputs, **attrs)
-                elif arity == 2:  # positional calls: cheaper than unpacking *inputs
+                elif arity == 1:  # positional calls: cheaper than unpacking *inputs
+                    gi = vjps[0](g, out, inputs[0])
+                elif arity == 2:
                     gi = vjps[position](g, out, inputs[0], inputs[1])
-                elif arity == 1:
-                    gi = vjps[position](g, out, inputs[0])
                 else:
                     gi = vjps[position](g, out, *inputs)
                 if fit and gi is not None:
@@ -266,26 +275,28 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
                     if anomaly:
                         _check_finite(node, position, gi)
                 if type(parent) is node_type:
-                    if gi is not None:
-                        previous = parent.acc
-                        if previous is unvisited or previous is None:
-                            parent.acc = gi
-                        else:
-                            parent.acc = previous + gi
+                    previous = parent.acc
+                    if previous is None:
+                        parent.acc = gi
+                    elif gi is not None:
+                        parent.acc = previous + gi
                     remaining = parent.pending - 1
                     parent.pending = remaining
-                    if remaining == 0:
-                        if parent.acc is unvisited or parent.acc is None:
+                    if not remaining:
+                        if parent.acc is None:
                             # No gradient actually reached it: its subgraph receives zeros.
                             parent.acc = _zeros_like(arrays[position], create_graph)
-                        push(parent)
+                        if follow is None:
+                            follow = parent
+                        else:
+                            push(parent)
                 elif gi is not None:
                     _add_leaf(leaf_grads, parent, gi)
-            node.acc = None  # the gradient it held has been passed on
             if not retain_graph:
                 node.inputs = None
                 node.arrays = None
                 node.out = None
+            node = follow if follow is not None else (pop() if ready else None)
         for leaf, g in leaf_grads.values():
             hooks = leaf._extra.get("hooks") if leaf._extra is not None else None
             if hooks:

@@ -28,6 +28,7 @@ class Add(Primitive):
     """
 
     reads_inputs = False
+    scalar_as_array = True
     # The operator (not np.add) so that NumPy scalars (0-d results) take the fast scalar path.
     forward = staticmethod(operator.add)
     vjps = (lambda g, out, x, y: g, lambda g, out, x, y: g)
@@ -40,6 +41,7 @@ class Sub(Primitive):
     """
 
     reads_inputs = False
+    scalar_as_array = True
     forward = staticmethod(operator.sub)
     vjps = (lambda g, out, x, y: g, lambda g, out, x, y: -g)
 
@@ -50,6 +52,7 @@ class Mul(Primitive):
     grad_x = grad_out * y;  grad_y = grad_out * x
     """
 
+    scalar_as_array = True
     forward = staticmethod(operator.mul)
     vjps = (lambda g, out, x, y: g * y, lambda g, out, x, y: g * x)
 
@@ -206,14 +209,15 @@ class Cos(Primitive):
 class Tanh(Primitive):
     """out = tanh(x)  (NumPy's tanh saturates to ±1 without overflow)
 
-    grad_x = grad_out * (1 - out**2)
+    grad_x = grad_out * (1 - out**2), computed as grad_out - grad_out * out * out: three
+    array operations and no Python number, which NumPy handles slowly on small arrays
     """
 
     floating_only = True
     exact = True
     forward = staticmethod(np.tanh)
     saves_out = True
-    vjps = (lambda g, out, x: g * (1 - out * out),)
+    vjps = (lambda g, out, x: g - g * out * out,)
 
 
 def _sigmoid(x):  # type: ignore[no-untyped-def]
@@ -226,17 +230,23 @@ def _sigmoid(x):  # type: ignore[no-untyped-def]
     return np.where(x >= 0, 1, e) / (1 + e)
 
 
+def _sigmoid_vjp(g, out, x):  # type: ignore[no-untyped-def]
+    scaled = g * out
+    return scaled - scaled * out
+
+
 class Sigmoid(Primitive):
     """out = 1 / (1 + exp(-x)), computed as exp(-logaddexp(0, -x)) so nothing can overflow.
 
-    grad_x = grad_out * out * (1 - out)
+    grad_x = grad_out * out * (1 - out), computed as (grad_out * out) - (grad_out * out) * out:
+    array operations only, no Python number (slow for NumPy on small arrays)
     """
 
     floating_only = True
     exact = True
     forward = staticmethod(_sigmoid)
     saves_out = True
-    vjps = (lambda g, out, x: g * out * (1 - out),)
+    vjps = (_sigmoid_vjp,)
 
 
 def _softplus(x):  # type: ignore[no-untyped-def]
