@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..autograd.grad_mode import _anomaly, _state
-from ..autograd.node import Node, VersionCounter, inplace_epoch, link_inputs, version_of
+from ..autograd.node import Node, VersionCounter, inplace_epoch, version_of
 
 REGISTRY: dict[str, type[Primitive]] = {}
 EMPTY: dict = {}
@@ -110,21 +110,67 @@ def _share_version(result: Tensor, source: Any) -> None:
 
 def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
     """Run ``prim`` on ``inputs`` (Tensors, arrays or Python numbers) and record it."""
-    arrays = tuple([x._data if isinstance(x, Tensor) else x for x in inputs])
-    out = prim.forward(*arrays, **attrs) if attrs else prim.forward(*arrays)
-    result = Tensor._wrap(out)
-    first = inputs[0]
-    if prim.is_view and isinstance(first, Tensor):
-        _share_version(result, first)
-    if _state.enabled:
-        parents, versions = link_inputs(inputs)
-        for parent in parents:
-            if parent is not None:
-                break
+    # One pass over the inputs collects their arrays and, when recording, where each input's
+    # gradient goes and the version it is at (``link_inputs``, inlined: this is the path of
+    # every primitive with three or more inputs, such as linear and conv).
+    record = _state.enabled
+    arrays = []
+    parents: list = []
+    versions = None
+    wanted = False  # some input requires grad
+    constant_tensor = False  # some Tensor input does not: the node keeps the inputs to check it
+    position = -1
+    for item in inputs:
+        position += 1
+        if isinstance(item, Tensor):
+            arrays.append(item._data)
+            if not record:
+                continue
+            counter = item._vc
+            if item.requires_grad:
+                parent = item.grad_fn or item
+                wanted = True
+                version = parent.out_version if type(parent) is Node else (0 if counter is None else counter.value)
+            else:
+                parent = None
+                constant_tensor = True
+                version = 0 if counter is None else counter.value
+            parents.append(parent)
+            if version:
+                if versions is None:
+                    versions = [0] * len(inputs)
+                versions[position] = version
         else:
-            return result  # nothing to differentiate
+            arrays.append(item)
+            parents.append(None)
+    arrays = tuple(arrays)  # type: ignore[assignment]
+    out = prim.forward(*arrays, **attrs) if attrs else prim.forward(*arrays)
+    result = _tensor_new(Tensor)  # Tensor._wrap, inlined
+    result._data = out
+    result.grad = None
+    result.requires_grad = False
+    result.grad_fn = None
+    result._vc = None
+    result._extra = None
+    if prim.is_view and isinstance(inputs[0], Tensor):
+        _share_version(result, inputs[0])
+    if wanted:
         result.requires_grad = True
-        result.grad_fn = node = Node(prim, inputs, arrays, attrs, out if prim.saves_out else None, parents, versions)
+        result.grad_fn = node = _node_new(Node)  # Node(...) inlined, as in unary
+        node.prim = prim
+        node.inputs = inputs if constant_tensor else None
+        node.arrays = arrays
+        node.attrs = attrs
+        node.out = out if prim.saves_out else None
+        node.parents = tuple(parents)
+        node.versions = versions
+        node.epoch = inplace_epoch[0]
+        node.fit = True
+        node.out_version = 0
+        node.pending = 0
+        node.acc = None
+        node.hooks = None
+        node.retained = None
         if _anomaly[0] or observers:
             _finish_node(node, result)
     return result
