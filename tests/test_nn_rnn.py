@@ -207,3 +207,38 @@ def _recurrent_with(layer, x, weight_hh):
         return layer(x)[0]
     finally:
         layer._parameters["weight_hh_l0"] = original
+
+
+@pytest.mark.parametrize("gates", [True, False])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_fast_bptt_at_a_size_that_splits_the_step_product(gates, reverse):
+    # 4H x H x B = 512 * 128 * 16 multiply-adds per step: just above the size at which the
+    # LSTM splits its per-step matrix product into two row blocks; gates=False leaves only
+    # [h, c] in ``out``, so the graph path has to recompute the gates.
+    from autograd_lite.ops.recurrent import _backward, _backward_numpy, _forward, _row_blocks
+
+    steps, batch, hidden = 2, 16, 128
+    assert len(_row_blocks(4 * hidden, hidden * batch)) == 2
+    x_proj = RNG.standard_normal((steps, batch, 4 * hidden)) * 0.5
+    w_hh = RNG.standard_normal((4 * hidden, hidden)) * 0.1
+    b_hh = RNG.standard_normal(4 * hidden) * 0.1
+    h0 = RNG.standard_normal((batch, hidden))
+    c0 = RNG.standard_normal((batch, hidden))
+    out = _forward(x_proj, w_hh, b_hh, h0, c0, "LSTM", reverse, gates)
+    assert out.shape == (steps, batch, (6 if gates else 2) * hidden)
+    # the same h and c as the unsplit reference: one step by hand from h0, c0
+    first = steps - 1 if reverse else 0
+    pre = x_proj[first] + h0 @ w_hh.T + b_hh
+    i, f, g_, o = (pre[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    c1 = sig(f) * c0 + sig(i) * np.tanh(g_)
+    np.testing.assert_allclose(out[first, :, hidden:2 * hidden], c1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out[first, :, :hidden], sig(o) * np.tanh(c1), rtol=1e-12, atol=1e-12)
+    g = RNG.standard_normal(out.shape)
+    fast = _backward_numpy(g, out, x_proj, w_hh, b_hh, h0, c0, "LSTM", reverse)
+    shared = _backward(g, np.array(out), x_proj, w_hh, b_hh, h0, c0, "LSTM", reverse)
+    for k, (a, b) in enumerate(zip(fast, shared, strict=True)):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(a, np.asarray(b), atol=1e-11, err_msg=f"gradient {k}")

@@ -34,6 +34,7 @@ from .. import functional as _F
 from .._dtype import as_dtype, get_default_dtype
 from ..functional import _BasicGetItem
 from ..ops.elementwise import Relu, Sigmoid, Tanh
+from ..ops.linalg import Linear as LinearPrimitive
 from ..ops.linalg import Matmul
 from ..ops.primitive import apply, unary
 from ..ops.recurrent import Recurrent
@@ -149,11 +150,26 @@ class RNNBase(Module):
         projection for all steps in one matmul, then the time loop as one Recurrent node."""
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
         steps, batch, features = x.shape
-        x_proj = apply(Matmul, (_F.reshape(x, (steps * batch, features)), w_ih.mT))
-        if b_ih is not None:
-            x_proj = x_proj + b_ih
+        x_rows = _F.reshape(x, (steps * batch, features))
+        attrs: dict = {"mode": self.mode, "reverse": bool(direction)}
+        if self.mode == "GRU":  # b_hn sits inside r * (W_hn h + b_hn): b_hh stays in the recurrence
+            x_proj = apply(LinearPrimitive, (x_rows, w_ih, b_ih))
+        else:
+            # Both biases add to the same pre-activations: their sum goes in once.
+            bias = None if b_ih is None else b_ih + b_hh  # (``bias`` gives a layer both or neither)
+            if self.mode == "LSTM":
+                # The LSTM runs feature-major (see ops/recurrent.py): W_ih x^T, (4H, T*B), gives each
+                # step's projections as rows it adds without a transposing pass, and its gradient
+                # arrives in that layout, ready for both matmuls of this product's VJP. The bias is
+                # added inside the recurrence, at no extra cost there.
+                x_proj = apply(Matmul, (w_ih, x_rows.mT)).mT
+                b_hh = bias
+                attrs["gates"] = False  # out = [h, c] only: a third of the size, and so is its gradient
+            else:
+                x_proj = apply(LinearPrimitive, (x_rows, w_ih, bias))
+                b_hh = None
         x_proj = _F.reshape(x_proj, (steps, batch, x_proj.shape[1]))
-        out = apply(Recurrent, (x_proj, w_hh, b_hh, h, c), {"mode": self.mode, "reverse": bool(direction)})
+        out = apply(Recurrent, (x_proj, w_hh, b_hh, h, c), attrs)
         hidden = self.hidden_size
         last = 0 if direction else steps - 1
         seq = unary(_BasicGetItem, out, {"index": (Ellipsis, slice(0, hidden))})
