@@ -346,9 +346,7 @@ class Tensor:
         inputs: Sequence[Tensor] | None = None,
     ) -> None:
         """Compute the gradient of this tensor w.r.t. the graph leaves and add it to their ``.grad``."""
-        from .autograd.engine import backward
-
-        backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        _engine.backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # ------------------------------------------------------------------ conversion
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -657,6 +655,7 @@ class _RemovableHandle:
 
 
 from . import functional as _F  # noqa: E402
+from .autograd import engine as _engine  # noqa: E402
 from .ops.elementwise import Abs, Add, Div, Mul, Neg, Pow, Sub  # noqa: E402
 from .ops.linalg import Matmul  # noqa: E402
 from .ops.primitive import reflected  # noqa: E402

@@ -480,6 +480,29 @@ def _logsoftmax(draw: Any) -> Case:
     return Case((draw(arrays(shape)),), {"axis": draw(st.integers(0, len(shape) - 1))})
 
 
+def _torch_cross_entropy(torch: Any, x: Any, target: np.ndarray, weight: np.ndarray | None,
+                         reduction: str) -> Any:
+    """PyTorch's per-target cross-entropy, times the per-target weights, then reduced."""
+    losses = torch.nn.functional.cross_entropy(x, torch.from_numpy(target), reduction="none")
+    if weight is not None:
+        losses = losses * torch.from_numpy(weight)
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    return total if reduction == "sum" else total / (target.size if weight is None else weight.sum())
+
+
+@domain("crossentropy", torch=_torch_cross_entropy)
+def _crossentropy(draw: Any) -> Case:
+    shape = draw(shapes(min_dims=1))
+    axis = 1 if len(shape) > 1 else 0
+    target_shape = shape[:axis] + shape[axis + 1:]
+    target = draw(hnp.arrays(np.int64, target_shape, elements=st.integers(0, shape[axis] - 1)))
+    weight = draw(st.none() | arrays(target_shape, min_value=0.5, max_value=2.0))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    return Case((draw(arrays(shape)),), {"target": target, "weight": weight, "reduction": reduction})
+
+
 # ---------------------------------------------------------------- special (ops/special.py)
 @domain("erf", torch=lambda torch, x: torch.erf(x))
 def _erf(draw: Any) -> Case:

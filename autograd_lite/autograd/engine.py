@@ -297,6 +297,7 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
                 node.arrays = None
                 node.out = None
             node = follow if follow is not None else (pop() if ready else None)
+        gi = None  # drop the last VJP result: _owned must see only the leaf table's reference
         for leaf, g in leaf_grads.values():
             hooks = leaf._extra.get("hooks") if leaf._extra is not None else None
             if hooks:

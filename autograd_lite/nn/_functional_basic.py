@@ -17,7 +17,7 @@ from .. import functional as _F
 from ..ops.elementwise import Clamp, Mul, Relu, Sigmoid, Softplus, Tanh, Where
 from ..ops.linalg import Linear as LinearPrimitive
 from ..ops.primitive import apply, binary, unary
-from ..ops.reduction import LogSoftmax, Sum
+from ..ops.reduction import CrossEntropy, LogSoftmax, Sum
 from ..ops.shape import GetItem, IndexPut
 from ..ops.special import BinaryCrossEntropy, Erf
 from ..random import get_rng
@@ -41,6 +41,9 @@ def _t(x: Any) -> Tensor:
 
 def _shape(t: Any) -> tuple:
     return tuple(np.shape(t._data if isinstance(t, Tensor) else t))
+
+
+_relu = Relu.unary_op
 
 
 def _maybe_inplace(input: Tensor, inplace: bool, name: str, fn: Any) -> Tensor:
@@ -85,7 +88,9 @@ def identity(input: Tensor) -> Tensor:
 # ---------------------------------------------------------------- activations
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
-    return _maybe_inplace(_t(input), inplace, "relu_", lambda x: unary(Relu, x))
+    if not inplace and type(input) is Tensor:
+        return _relu(input)  # the common call: straight to the primitive's closure
+    return _maybe_inplace(_t(input), inplace, "relu_", _relu)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -470,6 +475,12 @@ def _divide(total: Tensor, denominator: Any) -> Tensor:
 
 def _class_targets(input: Tensor, target: Any, ignore_index: int, op: str) -> np.ndarray:
     """Validate integer class targets against input (N, C, d1, ...) or (C,)."""
+    return _checked_targets(input, target, ignore_index, op)[0]
+
+
+def _checked_targets(input: Tensor, target: Any, ignore_index: int, op: str) -> tuple[np.ndarray, bool]:
+    """``_class_targets``, and whether every target is a class in [0, C) (then an ignore_index
+    outside that range cannot occur, and nothing needs to be looked up)."""
     labels = np.asarray(target._data if isinstance(target, Tensor) else target)
     if labels.dtype.kind not in "iu":
         raise RuntimeError(
@@ -487,14 +498,14 @@ def _class_targets(input: Tensor, target: Any, ignore_index: int, op: str) -> np
         )
     n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if labels.size and 0 <= labels.min() and labels.max() < n_classes:
-        return labels  # the common case: every target is a valid class
+        return labels, True  # the common case: every target is a valid class
     bad = (labels != ignore_index) & ((labels < 0) | (labels >= n_classes))
     if bad.any():
         raise IndexError(
             f"{op}: target {labels[bad].flat[0]} is out of bounds for {n_classes} classes "
             f"(targets must be in [0, {n_classes - 1}] or equal ignore_index={ignore_index})"
         )
-    return labels
+    return labels, False
 
 
 def _class_weights(weight: Any, n_classes: int, dtype: np.dtype, op: str) -> np.ndarray | None:
@@ -564,10 +575,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """Cross-entropy between logits ``input`` (N, C, d1, ...) or (C,) and ``target``.
 
     ``target`` is either class indices (shape (N, d1, ...)) or class probabilities (the
-    input's shape). Computed as log_softmax then a gather (NLL), which is stable for any
-    logits. With ``label_smoothing`` = e the target becomes (1 - e) * target + e / C; for
-    class indices that is (1 - e) * NLL + e / C * sum_c(-w_c * log p_c), with 'mean'
-    dividing both parts by the same sum of target weights, as PyTorch does.
+    input's shape). For class indices without label smoothing it is one fused primitive
+    (``ops.reduction.CrossEntropy``: log_softmax's max-shifted formula and the NLL in one
+    node, gradient softmax - onehot); otherwise log_softmax then a gather (NLL). Both are
+    stable for any logits. With ``label_smoothing`` = e the target becomes
+    (1 - e) * target + e / C; for class indices that is
+    (1 - e) * NLL + e / C * sum_c(-w_c * log p_c), with 'mean' dividing both parts by the
+    same sum of target weights, as PyTorch does.
     """
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "cross_entropy")
@@ -578,15 +592,26 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise RuntimeError("cross_entropy: input must have a class dimension, got a 0-d input")
     class_dim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_dim]
-    logp = unary(LogSoftmax, input, {"axis": class_dim})
     w = _class_weights(weight, n_classes, input.dtype, "cross_entropy")
     target_shape = _shape(target)
     if target_shape == tuple(input.shape) and np.asarray(_t(target)._data).dtype.kind == "f":
+        logp = unary(LogSoftmax, input, {"axis": class_dim})
         return _soft_cross_entropy(logp, _t(target), w, class_dim, ignore_index, reduction, label_smoothing)
-    labels = _class_targets(input, target, ignore_index, "cross_entropy")
-    nll, wt = _nll(logp, labels, w, ignore_index, reduction)
+    labels, all_classes = _checked_targets(input, target, ignore_index, "cross_entropy")
     if label_smoothing == 0.0:
-        return nll
+        # one fused node (log_softmax + NLL): its gradient is softmax - onehot, formed in place
+        ignored = None
+        if not all_classes or 0 <= ignore_index < n_classes:
+            ignored = labels == ignore_index
+        if ignored is not None and ignored.any():
+            labels = np.where(ignored, 0, labels)
+            wt = w[labels] if w is not None else np.ones(labels.shape, dtype=input.dtype)
+            wt = np.where(ignored, wt.dtype.type(0), wt)
+        else:
+            wt = w[labels] if w is not None else None
+        return unary(CrossEntropy, input, {"target": labels, "weight": wt, "reduction": reduction})
+    logp = unary(LogSoftmax, input, {"axis": class_dim})
+    nll, wt = _nll(logp, labels, w, ignore_index, reduction)
     weighted = logp if w is None else logp * w.reshape((-1,) + (1,) * (input.ndim - class_dim - 1))
     smooth = -_F.sum(weighted, dim=class_dim)
     ignored = labels == ignore_index

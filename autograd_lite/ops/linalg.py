@@ -79,6 +79,26 @@ def _rows(t, width):  # type: ignore[no-untyped-def]
     return t if t.ndim == 2 else Reshape.call(t, shape=(-1, width))
 
 
+#: a vector of ones per dtype, grown on demand, for column sums done as GEMVs
+_ONES: dict = {}
+
+
+def _ones(n, dtype):  # type: ignore[no-untyped-def]
+    ones = _ONES.get(dtype)
+    if ones is None or ones.shape[0] < n:
+        ones = _ONES[dtype] = np.ones(max(n, 2 * ones.shape[0] if ones is not None else n), dtype)
+    return ones[:n]
+
+
+def _bias_grad(g, out, x, w, b):  # type: ignore[no-untyped-def]
+    rows = _rows(g, w.shape[0])
+    if type(rows) is np.ndarray and rows.dtype.char in "fd":
+        # ones @ rows: BLAS sums the columns about twice as fast as .sum(axis=0), and with
+        # several partial sums instead of one running sum down each column
+        return _ones(rows.shape[0], rows.dtype) @ rows
+    return rows.sum(axis=0)
+
+
 class Linear(Primitive):
     """out = x @ w^T + b   (x: (..., in), w: (out, in), b: (out,) or None)
 
@@ -92,7 +112,7 @@ class Linear(Primitive):
     vjps = (
         lambda g, out, x, w, b: g @ w,
         lambda g, out, x, w, b: _rows(g, w.shape[0]).mT @ _rows(x, w.shape[1]),
-        lambda g, out, x, w, b: _rows(g, w.shape[0]).sum(axis=0),
+        _bias_grad,
     )
 
 
