@@ -4,8 +4,10 @@
 
 For each workload, one worker process per framework is started (so each peak RSS
 belongs to one framework alone) and the repetitions are interleaved: one run of
-autograd_lite, one of PyTorch, one of NumPy, then again in a rotated order, so that
-drifts in machine load hit all three alike. One untimed warm-up run comes first.
+autograd_lite, one of PyTorch, one of NumPy, then again in another order (every permutation
+in turn), so that drifts in machine load hit all three alike, with a short pause before each
+run so that one framework's spinning BLAS threads do not slow down the next. One untimed
+warm-up run comes first.
 The table shows the median time of a run divided by the work it did (per step, per op,
 ...), the ratios autograd_lite / PyTorch and autograd_lite / NumPy (both as time ratios,
 so below 1 means autograd_lite is faster, also for tokens/s), the peak RSS of each worker
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -116,11 +119,24 @@ def _fresh_entry(framework: str) -> dict[str, Any]:
     }
 
 
+def run_orders(frameworks: list[str], rounds: int) -> list[list[str]]:
+    """The order of the frameworks in each round: every permutation in turn, so that each
+    framework runs right after each other one equally often (a plain rotation would always
+    put the same framework after the same neighbour)."""
+    permutations = [list(p) for p in itertools.permutations(frameworks)] or [[]]
+    return [permutations[r % len(permutations)] for r in range(rounds)]
+
+
 def run_workload(
     workload: Workload, frameworks: list[str], quick: bool, reps: int, warmup: int, log: Any,
-    threads: int | None = None,
+    threads: int | None = None, settle: float = 0.0,
 ) -> dict[str, Any]:
-    """Run one workload for every framework, interleaved; return its raw measurements."""
+    """Run one workload for every framework, interleaved; return its raw measurements.
+
+    ``settle`` seconds pass before each run: BLAS and OpenMP worker threads keep spinning on
+    the cores for a while after a run (OpenBLAS about 2**28 cycles), and without the pause
+    they would slow down whichever framework runs next.
+    """
     cfg = workload.config(quick)
     entries = {fw: _fresh_entry(fw) for fw in frameworks}
     workers: dict[str, Worker] = {}
@@ -134,12 +150,12 @@ def run_workload(
                 entries[fw]["info"] = ready["info"]
             except WorkerError as exc:
                 _fail(entries[fw], exc, workers.pop(fw), log, workload.name)
-        for rep in range(warmup + reps):
-            shift = rep % max(len(frameworks), 1)
-            order = frameworks[shift:] + frameworks[:shift]
+        for rep, order in enumerate(run_orders(frameworks, warmup + reps)):
             for fw in order:
                 if fw not in workers:
                     continue
+                if settle:
+                    time.sleep(settle)
                 try:
                     answer = workers[fw].request("run")
                 except WorkerError as exc:
@@ -376,7 +392,8 @@ def markdown_document(reports: list[dict[str, Any]], info: dict[str, Any], setti
     parts = [f"- {line}" for line in describe_machine(info)]
     threads = "default threads" if settings["threads"] is None else f"{settings['threads']} thread(s) per worker"
     parts.append(f"- Run: {settings['when']}, {settings['mode']}, {settings['reps']} timed runs after "
-                 f"{settings['warmup']} warm-up, interleaved, {threads}.\n")
+                 f"{settings['warmup']} warm-up, interleaved (every order in turn, "
+                 f"{settings.get('settle', 0)} s pause before each run), {threads}.\n")
     for headers, rows in tables(reports):
         parts.append(format_markdown(headers, rows) + "\n")
     parts.append(TABLE_NOTES)
@@ -399,6 +416,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="untimed runs first (default 1, 0 with --quick)")
     parser.add_argument("--threads", type=int, default=None,
                         help="set OMP/OPENBLAS/MKL_NUM_THREADS in every worker (default: leave them as they are)")
+    parser.add_argument("--settle", type=float, default=None,
+                        help="seconds of pause before each run, for spinning BLAS threads to sleep "
+                             "(default 0.3, 0 with --quick)")
     parser.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement as JSON")
     return parser.parse_args(argv)
@@ -428,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     if torch_missing:
         frameworks.remove("torch")
     warmup = args.warmup if args.warmup is not None else (0 if args.quick else 1)
+    settle = args.settle if args.settle is not None else (0.0 if args.quick else 0.3)
     for line in describe_machine(info):
         print(line)
     if torch_missing:
@@ -443,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         workload = get(name)
         reps = args.reps if args.reps is not None else (1 if args.quick else workload.reps)
         started = time.perf_counter()
-        report = run_workload(workload, frameworks, args.quick, reps, warmup, sys.stdout, args.threads)
+        report = run_workload(workload, frameworks, args.quick, reps, warmup, sys.stdout, args.threads, settle)
         compare(report)
         report["reps"], report["warmup"] = reps, warmup
         reports.append(report)
@@ -471,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": time.strftime("%Y-%m-%d %H:%M"), "mode": "quick" if args.quick else "full",
         "reps": args.reps if args.reps is not None else ("1" if args.quick else "per-workload default"),
         "warmup": warmup, "frameworks": frameworks, "torch_missing": torch_missing, "threads": args.threads,
+        "settle": settle,
     }
     if args.markdown:
         Path(args.markdown).write_text(markdown_document(reports, info, settings), encoding="utf-8")

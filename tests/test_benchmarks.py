@@ -163,3 +163,20 @@ def test_reference_maxpool_routes_gradient_to_the_first_winner() -> None:
     np.testing.assert_array_equal(out, [[[[3.0, 2.0]]]])
     dx = numpy_reference._maxpool2_backward(np.array([[[[10.0, 20.0]]]]), masks)
     np.testing.assert_array_equal(dx, [[[[0.0, 10.0, 20.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]])
+
+
+def test_run_orders_put_every_framework_after_every_other_equally_often():
+    from benchmarks.run import run_orders
+
+    frameworks = ["autograd_lite", "torch", "numpy"]
+    orders = run_orders(frameworks, 6)
+    assert all(sorted(order) == sorted(frameworks) for order in orders)
+    sequence = [fw for order in orders for fw in order]
+    successors: dict[tuple[str, str], int] = {}
+    for before, after in zip(sequence, sequence[1:]):
+        if before != after:
+            successors[(before, after)] = successors.get((before, after), 0) + 1
+    # all six ordered pairs occur, and none is more than twice as common as another
+    assert len(successors) == 6
+    assert max(successors.values()) <= 2 * min(successors.values())
+    assert run_orders(["numpy"], 3) == [["numpy"]] * 3
