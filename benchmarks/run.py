@@ -6,7 +6,8 @@ For each workload, one worker process per framework is started (so each peak RSS
 belongs to one framework alone) and the repetitions are interleaved: one run of
 autograd_lite, one of PyTorch, one of NumPy, then again in another order (every permutation
 in turn), so that drifts in machine load hit all three alike, with a short pause before each
-run so that one framework's spinning BLAS threads do not slow down the next. One untimed
+run of a BLAS-heavy workload so that one framework's spinning BLAS threads do not slow down
+the next. One untimed
 warm-up run comes first.
 The table shows the median time of a run divided by the work it did (per step, per op,
 ...), the ratios autograd_lite / PyTorch and autograd_lite / NumPy (both as time ratios,
@@ -133,9 +134,9 @@ def run_workload(
 ) -> dict[str, Any]:
     """Run one workload for every framework, interleaved; return its raw measurements.
 
-    ``settle`` seconds pass before each run: BLAS and OpenMP worker threads keep spinning on
-    the cores for a while after a run (OpenBLAS about 2**28 cycles), and without the pause
-    they would slow down whichever framework runs next.
+    ``settle`` seconds pass before each run of a workload with ``blas_threads``: BLAS and
+    OpenMP worker threads keep spinning on the cores for a while after a run (OpenBLAS about
+    2**28 cycles), and without the pause they would slow down whichever framework runs next.
     """
     cfg = workload.config(quick)
     entries = {fw: _fresh_entry(fw) for fw in frameworks}
@@ -154,7 +155,7 @@ def run_workload(
             for fw in order:
                 if fw not in workers:
                     continue
-                if settle:
+                if settle and workload.blas_threads:
                     time.sleep(settle)
                 try:
                     answer = workers[fw].request("run")
@@ -393,7 +394,7 @@ def markdown_document(reports: list[dict[str, Any]], info: dict[str, Any], setti
     threads = "default threads" if settings["threads"] is None else f"{settings['threads']} thread(s) per worker"
     parts.append(f"- Run: {settings['when']}, {settings['mode']}, {settings['reps']} timed runs after "
                  f"{settings['warmup']} warm-up, interleaved (every order in turn, "
-                 f"{settings.get('settle', 0)} s pause before each run), {threads}.\n")
+                 f"{settings.get('settle', 0)} s pause before each run of mlp, cnn and char_rnn), {threads}.\n")
     for headers, rows in tables(reports):
         parts.append(format_markdown(headers, rows) + "\n")
     parts.append(TABLE_NOTES)
@@ -417,8 +418,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None,
                         help="set OMP/OPENBLAS/MKL_NUM_THREADS in every worker (default: leave them as they are)")
     parser.add_argument("--settle", type=float, default=None,
-                        help="seconds of pause before each run, for spinning BLAS threads to sleep "
-                             "(default 0.3, 0 with --quick)")
+                        help="seconds of pause before each run of a BLAS-heavy workload (mlp, cnn, "
+                             "char_rnn), for spinning BLAS threads to sleep (default 0.3, 0 with --quick)")
     parser.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement as JSON")
     return parser.parse_args(argv)

@@ -41,6 +41,10 @@ class Workload:
     build: Callable[[Any, dict[str, Any], dict[str, Any]], Runner]
     numpy: Callable[[dict[str, Any], dict[str, Any]], Runner]
     note: str = ""
+    #: its runs make matrix products big enough for BLAS to use its worker threads, which keep
+    #: spinning for a while after a run: the harness pauses before each run of such a workload
+    #: (the others skip the pause: after an idle pause a short run starts on a cold CPU)
+    blas_threads: bool = False
 
     @property
     def is_rate(self) -> bool:

@@ -118,4 +118,5 @@ WORKLOAD = Workload(
     unit="tokens/s", scale=1.0, target=1.0, reps=5, rtol=1e-9,
     config=config, make_data=make_data, units=tokens,
     build=build, numpy=numpy_reference.char_rnn,
+    blas_threads=True,
 )

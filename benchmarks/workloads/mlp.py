@@ -63,4 +63,5 @@ WORKLOAD = Workload(
     unit="ms/step", scale=1e3, target=0.8, reps=5, rtol=1e-4,
     config=config, make_data=make_data, units=lambda cfg: cfg["steps"],
     build=build, numpy=numpy_reference.mlp,
+    blas_threads=True,
 )
