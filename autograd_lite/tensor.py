@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._dtype import as_dtype, bool_, float32, float64, get_default_dtype, int64
-from .autograd.grad_mode import _state
+from .autograd.grad_mode import _state, set_mode
 from .autograd.node import OUTPUT_MODIFIED, Node, VersionCounter, inplace_epoch
 
 
@@ -530,12 +530,11 @@ class Tensor:
             # producer, is what the op's node depends on.
             result = compute(_F.clone(self), *args)
         else:
-            previous = _state.enabled
-            _state.enabled = False
+            previous = set_mode(False)
             try:
                 result = compute(self, *args)
             finally:
-                _state.enabled = previous
+                set_mode(previous)
         out = result._data
         if out.shape != self._data.shape:
             raise RuntimeError(

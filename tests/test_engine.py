@@ -345,6 +345,39 @@ def test_grad_mode_is_thread_local() -> None:
     assert ag.is_grad_enabled()
 
 
+def test_ops_follow_each_threads_own_grad_mode_while_another_thread_has_it_off() -> None:
+    # The hot paths skip the thread-local flag while no thread has grad off; once one has,
+    # every thread must read its own flag again, and the count must come back to zero.
+    from autograd_lite.autograd.grad_mode import _threads_disabled
+
+    x = leaf([1.0, 2.0])
+    assert _threads_disabled[0] == 0
+    inside, resume, seen = threading.Event(), threading.Event(), {}
+
+    def worker() -> None:
+        with ag.no_grad():
+            seen["worker"] = (x * 2).requires_grad, (x + 1).requires_grad, x.tanh().requires_grad
+            inside.set()
+            resume.wait(5)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert inside.wait(5)
+    assert _threads_disabled[0] == 1
+    recorded = ((x * 2).requires_grad, (x + 1).requires_grad, x.tanh().requires_grad,
+                ag.nn.functional.linear(x, x.reshape(1, 2)).requires_grad)
+    resume.set()
+    thread.join()
+    assert seen["worker"] == (False, False, False)
+    assert recorded == (True, True, True, True)
+    # backward, custom Functions, in-place ops and failures inside no_grad all restore the count
+    (x * x).sum().backward()
+    with pytest.raises(ZeroDivisionError), ag.no_grad():
+        raise ZeroDivisionError
+    ag.tensor([1.0]).mul_(2)
+    assert _threads_disabled[0] == 0 and ag.is_grad_enabled()
+
+
 # ---------------------------------------------------------------- higher order (point 10)
 def test_autograd_grad_does_not_touch_grad_and_handles_unused() -> None:
     x, z = leaf([1.0, 2.0]), leaf([1.0])

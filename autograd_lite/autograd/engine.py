@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._broadcast import unbroadcast
-from .grad_mode import _anomaly, _state
+from .grad_mode import _anomaly, set_mode
 from .node import OUTPUT_MODIFIED, Node, inplace_epoch, version_of
 
 _FREED = (
@@ -213,8 +213,7 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
     for node in start:
         node.acc = seeds[node]
     ready = [node for node in start if node.pending == 0]
-    previous_mode = _state.enabled
-    _state.enabled = create_graph
+    previous_mode = set_mode(create_graph)
     anomaly = _anomaly[0]
     epoch = inplace_epoch[0]
     careful = create_graph or anomaly  # always check gradient shapes/dtypes (and finiteness)
@@ -314,7 +313,7 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
             _reset_marks(node)
         raise
     finally:
-        _state.enabled = previous_mode
+        set_mode(previous_mode)
 
 
 def _reset_marks(start: Node) -> None:

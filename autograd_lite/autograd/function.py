@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .grad_mode import _state
+from .grad_mode import set_mode
 from .node import Node
 
 
@@ -91,12 +91,11 @@ class Function:
 
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        previous = _state.enabled
-        _state.enabled = False
+        previous = set_mode(False)
         try:
             out = cls.forward(ctx, *args, **kwargs)
         finally:
-            _state.enabled = previous
+            set_mode(previous)
         if not isinstance(out, Tensor):
             if isinstance(out, np.ndarray):
                 out = Tensor._wrap(out)

@@ -16,6 +16,24 @@ class _GradState(threading.local):
 
 _state = _GradState()
 
+#: how many threads have grad mode off right now. While it is 0 every thread records, and the
+#: hot paths skip reading the thread-local flag (a thread-local attribute costs ~35 ns, a
+#: list item ~5). Changed only by ``set_mode``, under ``_mode_lock``.
+_threads_disabled = [0]
+_mode_lock = threading.Lock()
+
+
+def set_mode(enabled: bool) -> bool:
+    """Set this thread's grad mode; return the previous one. Every change of the mode goes
+    through here, so that ``_threads_disabled`` stays exact."""
+    previous = _state.enabled
+    if previous != enabled:
+        with _mode_lock:
+            _threads_disabled[0] += -1 if enabled else 1
+            _state.enabled = enabled
+    return previous
+
+
 #: anomaly detection on/off (a list so the hot path reads it without a function call)
 _anomaly = [False]
 
@@ -34,23 +52,21 @@ class _GradModeContext:
         self._previous: list[bool] = []
 
     def __enter__(self) -> None:
-        self._previous.append(_state.enabled)
-        _state.enabled = self._target
+        self._previous.append(set_mode(self._target))
 
     def __exit__(self, *exc: object) -> None:
-        _state.enabled = self._previous.pop()
+        set_mode(self._previous.pop())
 
     def __call__(self, func: F) -> F:
         target = self._target
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            previous = _state.enabled
-            _state.enabled = target
+            previous = set_mode(target)
             try:
                 return func(*args, **kwargs)
             finally:
-                _state.enabled = previous
+                set_mode(previous)
 
         return wrapper  # type: ignore[return-value]
 
@@ -74,8 +90,7 @@ class set_grad_enabled(_GradModeContext):
         super().__init__()
         self._target = bool(mode)
         # Like PyTorch, calling set_grad_enabled(False) as a plain function takes effect now.
-        self._previous.append(_state.enabled)
-        _state.enabled = self._target
+        self._previous.append(set_mode(self._target))
 
     def __enter__(self) -> None:
         # The switch already happened in __init__.
@@ -83,5 +98,5 @@ class set_grad_enabled(_GradModeContext):
 
     def __call__(self, func: F) -> F:
         # Used as a decorator: undo the immediate switch, then wrap.
-        _state.enabled = self._previous.pop()
+        set_mode(self._previous.pop())
         return super().__call__(func)

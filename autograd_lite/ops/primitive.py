@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..autograd.grad_mode import _anomaly, _state
+from ..autograd.grad_mode import _anomaly, _state, _threads_disabled
 from ..autograd.node import Node, VersionCounter, inplace_epoch, version_of
 
 REGISTRY: dict[str, type[Primitive]] = {}
@@ -113,7 +113,7 @@ def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
     # One pass over the inputs collects their arrays and, when recording, where each input's
     # gradient goes and the version it is at (``link_inputs``, inlined: this is the path of
     # every primitive with three or more inputs, such as linear and conv).
-    record = _state.enabled
+    record = not _threads_disabled[0] or _state.enabled
     arrays = []
     parents: list = []
     versions = None
@@ -204,7 +204,7 @@ def _make_unary(prim: Any) -> Callable[..., Tensor]:
         result._extra = None
         if is_view:
             _share_version(result, x)
-        if x.requires_grad and _state.enabled:
+        if x.requires_grad and (not _threads_disabled[0] or _state.enabled):
             parent = x.grad_fn or x
             version = parent.out_version if type(parent) is Node else (x._vc.value if x._vc is not None else 0)
             result.requires_grad = True
@@ -293,7 +293,7 @@ def _make_binary(prim: Any) -> Callable[..., Tensor]:
         result.grad_fn = None
         result._vc = None
         result._extra = None
-        if _state.enabled:
+        if not _threads_disabled[0] or _state.enabled:
             x_grad = x.requires_grad
             y_grad = y_is_tensor and y.requires_grad
             if x_grad or y_grad:
