@@ -83,6 +83,14 @@ def _integral(v):  # type: ignore[no-untyped-def]
     return v.dtype.kind in "iub" if hasattr(v, "dtype") else not isinstance(v, float)
 
 
+def _pow_grad_base(g, out, x, y):  # type: ignore[no-untyped-def]
+    if type(y) is int and y == 2:
+        # the square: g * 2x, with 2x as x + x (exact), so it rounds as g * 2 * x does, with two
+        # array operations instead of x ** 1 and a multiplication by a Python number
+        return g * (x + x)
+    return g * y * Pow.call(x, y - 1)
+
+
 def _pow_grad_exponent(g, out, x, y):  # type: ignore[no-untyped-def]
     # d(x**y)/dy = x**y * log(x). At x == 0 PyTorch uses 0 (the limit for y > 0).
     safe_x = Where.call(x == 0, 1.0, x)
@@ -104,7 +112,7 @@ class Pow(Primitive):
 
     saves_out = True
     vjps = (
-        lambda g, out, x, y: g * y * Pow.call(x, y - 1),
+        _pow_grad_base,
         _pow_grad_exponent,
     )
 

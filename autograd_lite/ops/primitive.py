@@ -145,32 +145,15 @@ def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
             parents.append(None)
     arrays = tuple(arrays)  # type: ignore[assignment]
     out = prim.forward(*arrays, **attrs) if attrs else prim.forward(*arrays)
-    result = _tensor_new(Tensor)  # Tensor._wrap, inlined
-    result._data = out
-    result.grad = None
-    result.requires_grad = False
-    result.grad_fn = None
-    result._vc = None
-    result._extra = None
+    result = Tensor._wrap(out)
     if prim.is_view and isinstance(inputs[0], Tensor):
         _share_version(result, inputs[0])
     if wanted:
         result.requires_grad = True
-        result.grad_fn = node = _node_new(Node)  # Node(...) inlined, as in unary
-        node.prim = prim
-        node.inputs = inputs if constant_tensor else None
-        node.arrays = arrays
-        node.attrs = attrs
-        node.out = out if prim.saves_out else None
-        node.parents = tuple(parents)
-        node.versions = versions
-        node.epoch = inplace_epoch[0]
-        node.fit = True
-        node.out_version = 0
-        node.pending = 0
-        node.acc = None
-        node.hooks = None
-        node.retained = None
+        result.grad_fn = node = Node(
+            prim, inputs if constant_tensor else None, arrays, attrs, out if prim.saves_out else None,
+            tuple(parents), versions,
+        )
         if _anomaly[0] or observers:
             _finish_node(node, result)
     return result
