@@ -135,6 +135,21 @@ def test_max_pool2d_nan_and_all_minus_inf_windows_match_torch(torch):
         np.testing.assert_array_equal(idx.numpy(), ref_idx.numpy())
 
 
+@pytest.mark.parametrize("shape, kernel", [((2, 3, 6, 6), 2), ((1, 2, 7, 8), 3), ((2, 1, 5, 9), (2, 3))])
+def test_max_pool2d_gradient_matches_torch_with_ties_nan_and_a_remainder(torch, shape, kernel):
+    # non-overlapping windows: ties (rounded values), a NaN window and rows/columns past the
+    # last window must all route the gradient as torch does
+    x = np.round(RNG.standard_normal(shape))
+    _compare(torch, lambda x: F.max_pool2d(x, kernel), lambda x: torch.nn.functional.max_pool2d(x, kernel), x)
+    x[0, 0, 0, 0] = np.nan
+    ours = ag.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    seed = RNG.standard_normal(tuple(torch.nn.functional.max_pool2d(theirs, kernel).shape))
+    F.max_pool2d(ours, kernel).backward(ag.tensor(seed))
+    torch.nn.functional.max_pool2d(theirs, kernel).backward(torch.tensor(seed))
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
 AVG_POOL_CASES = [
     dict(kernel_size=2),
     dict(kernel_size=3, stride=2, padding=1),
