@@ -628,3 +628,25 @@ def test_ten_thousand_steps_keep_nothing_alive_and_make_no_cycles() -> None:
         tracemalloc.stop()
         if was_enabled:
             gc.enable()
+
+
+def test_a_backward_that_fails_midway_leaves_the_graph_ready_for_the_next_one() -> None:
+    # h feeds two consumers; a hook raising on one of them stops the walk while h still waits
+    # for the other. The next backward over the same graph must count from scratch.
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    a, b = h * 3, h * 4
+    loss = (a + b).sum()
+    calls = []
+
+    def fail_once(g):
+        calls.append(g)
+        if len(calls) == 1:
+            raise ValueError("hook failed")
+
+    a.register_hook(fail_once)
+    with pytest.raises(ValueError, match="hook failed"):
+        loss.backward(retain_graph=True)
+    assert x.grad is None
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [14.0, 14.0])  # d/dx (6x + 8x)

@@ -208,20 +208,20 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
         else:
             seeds[node] = g
             start.append(node)
-    _count_dependencies(start)
-    # Each node's incoming gradients are summed in its ``acc`` slot (None: none arrived yet).
-    for node in start:
-        node.acc = seeds[node]
-    ready = [node for node in start if node.pending == 0]
     previous_mode = set_mode(create_graph)
     anomaly = _anomaly[0]
     epoch = inplace_epoch[0]
     careful = create_graph or anomaly  # always check gradient shapes/dtypes (and finiteness)
-    pop = ready.pop
-    push = ready.append
     node_type = Node  # locals are the fastest names in the loop below
     plain = capture is None
     try:
+        _count_dependencies(start)
+        # Each node's incoming gradients are summed in its ``acc`` slot (None: none arrived yet).
+        for node in start:
+            node.acc = seeds[node]
+        ready = [node for node in start if node.pending == 0]
+        pop = ready.pop
+        push = ready.append
         node = pop() if ready else None
         while node is not None:
             g = node.acc
@@ -309,24 +309,26 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
                 continue
             _accumulate(leaf, g, create_graph)
     except BaseException:
-        for node in start:
-            _reset_marks(node)
+        _reset_marks(start)
         raise
     finally:
         set_mode(previous_mode)
 
 
-def _reset_marks(start: Node) -> None:
-    """After a failed backward, clear the bookkeeping left in the nodes' slots."""
-    stack = [start]
+def _reset_marks(start: list) -> None:
+    """After a failed backward, clear the bookkeeping left in the nodes' slots: every node
+    reachable from the roots, whatever state the walk left it in."""
+    stack = list(start)
+    seen = set()
     while stack:
         node = stack.pop()
-        if node.acc is None and node.pending == 0:
+        if node in seen:
             continue
+        seen.add(node)
         node.acc = None
         node.pending = 0
         for parent in node.parents:
-            if type(parent) is Node:
+            if type(parent) is Node and parent not in seen:
                 stack.append(parent)
 
 
