@@ -31,7 +31,7 @@ class Node:
         self.attrs = attrs
         self.out = out
         if parents is None:
-            parents, versions = link_inputs(inputs)
+            _, parents, versions, _ = link_inputs(inputs)
         self.parents = parents
         self.versions = versions
         self.epoch = inplace_epoch[0]
@@ -109,22 +109,38 @@ def version_of(item: Any, parent: Any) -> int:
     return 0 if counter is None else counter.value
 
 
-def link_inputs(inputs: tuple) -> tuple[tuple, list | None]:
-    """Where each input's gradient goes (its grad_fn, itself if a leaf, or None), and the
-    input versions at record time (None when every input is at version 0)."""
+def link_inputs(inputs: tuple) -> tuple[tuple, tuple, list | None, bool]:
+    """One pass over a node's inputs: their arrays, where each input's gradient goes (its
+    grad_fn, itself if a leaf, or None), the input versions at record time (None when every
+    input is at version 0), and whether some tensor input is outside the graph (then the node
+    must keep the inputs to check that tensor's version later)."""
+    arrays = []
     parents = []
     versions = None
+    outside = False
     position = -1
     for item in inputs:
         position += 1
-        parent = (item.grad_fn or item) if getattr(item, "requires_grad", False) else None
+        requires_grad = getattr(item, "requires_grad", None)
+        if requires_grad is None:  # a number or an array: no gradient, no version
+            arrays.append(item)
+            parents.append(None)
+            continue
+        arrays.append(item._data)
+        counter = item._vc
+        if requires_grad:
+            parent = item.grad_fn or item
+            version = parent.out_version if type(parent) is Node else (0 if counter is None else counter.value)
+        else:
+            parent = None
+            outside = True
+            version = 0 if counter is None else counter.value
         parents.append(parent)
-        version = version_of(item, parent)
         if version:
             if versions is None:
                 versions = [0] * len(inputs)
             versions[position] = version
-    return tuple(parents), versions
+    return tuple(arrays), tuple(parents), versions, outside
 
 
 class VersionCounter:

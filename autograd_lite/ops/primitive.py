@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..autograd.grad_mode import _anomaly, _state, _threads_disabled
-from ..autograd.node import Node, VersionCounter, inplace_epoch, version_of
+from ..autograd.node import Node, VersionCounter, inplace_epoch, link_inputs, version_of
 
 REGISTRY: dict[str, type[Primitive]] = {}
 EMPTY: dict = {}
@@ -110,49 +110,21 @@ def _share_version(result: Tensor, source: Any) -> None:
 
 def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
     """Run ``prim`` on ``inputs`` (Tensors, arrays or Python numbers) and record it."""
-    # One pass over the inputs collects their arrays and, when recording, where each input's
-    # gradient goes and the version it is at (``link_inputs``, inlined: this is the path of
-    # every primitive with three or more inputs, such as linear and conv).
     record = not _threads_disabled[0] or _state.enabled
-    arrays = []
-    parents: list = []
-    versions = None
-    wanted = False  # some input requires grad
-    constant_tensor = False  # some Tensor input does not: the node keeps the inputs to check it
-    position = -1
-    for item in inputs:
-        position += 1
-        if isinstance(item, Tensor):
-            arrays.append(item._data)
-            if not record:
-                continue
-            counter = item._vc
-            if item.requires_grad:
-                parent = item.grad_fn or item
-                wanted = True
-                version = parent.out_version if type(parent) is Node else (0 if counter is None else counter.value)
-            else:
-                parent = None
-                constant_tensor = True
-                version = 0 if counter is None else counter.value
-            parents.append(parent)
-            if version:
-                if versions is None:
-                    versions = [0] * len(inputs)
-                versions[position] = version
-        else:
-            arrays.append(item)
-            parents.append(None)
-    arrays = tuple(arrays)  # type: ignore[assignment]
+    if record:
+        arrays, parents, versions, outside = link_inputs(inputs)
+    else:
+        arrays = tuple([x._data if isinstance(x, Tensor) else x for x in inputs])
     out = prim.forward(*arrays, **attrs) if attrs else prim.forward(*arrays)
     result = Tensor._wrap(out)
     if prim.is_view and isinstance(inputs[0], Tensor):
         _share_version(result, inputs[0])
-    if wanted:
+    if record and any(parent is not None for parent in parents):  # some input requires grad
         result.requires_grad = True
+        # inputs that require grad are reachable through their parents; the node keeps the
+        # inputs only when a tensor outside the graph needs its version checked later
         result.grad_fn = node = Node(
-            prim, inputs if constant_tensor else None, arrays, attrs, out if prim.saves_out else None,
-            tuple(parents), versions,
+            prim, inputs if outside else None, arrays, attrs, out if prim.saves_out else None, parents, versions,
         )
         if _anomaly[0] or observers:
             _finish_node(node, result)
