@@ -780,9 +780,11 @@ def _index_key(key: Any) -> Any:
 
 def getitem(input: Tensor, key: Any) -> Tensor:
     """input[key]; basic indexing returns a view, advanced indexing a copy."""
-    key = _index_key(key)
+    kind = type(key)
+    if kind is not slice and kind is not int:  # (a lone slice or int needs no conversion)
+        key = _index_key(key)
     try:
-        if _is_basic(key):
+        if kind is slice or kind is int or _is_basic(key):
             view = unary(_BasicGetItem, input, {"index": key})
             if _state.enabled:
                 # Remember the base, so that a tracked in-place op on the view can rewrite it.

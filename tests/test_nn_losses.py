@@ -168,6 +168,60 @@ def test_cross_entropy_is_stable_for_huge_logits(torch):
     _check(ours, theirs, [(x, tx)])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_many_rows_of_few_classes_match_torch(torch, dtype, reduction):
+    # 40 rows of 10 classes take the transposed-copy row max; one row holds a NaN, one -inf
+    # and one huge logits, so that path must propagate and shift exactly like the plain max.
+    rng = np.random.default_rng(11)
+    logits = rng.standard_normal((40, 10)) * 3
+    logits[3, 4] = np.nan
+    logits[5, 2] = -np.inf
+    logits[7] += 1e4
+    labels = rng.integers(0, 10, 40)
+    x = ag.tensor(logits.astype(dtype), requires_grad=True)
+    tx = torch.tensor(logits.astype(dtype), requires_grad=True)
+    ours = F.cross_entropy(x, ag.tensor(labels), reduction=reduction)
+    theirs = torch.nn.functional.cross_entropy(tx, torch.from_numpy(labels), reduction=reduction)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == "float32" else TOL
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **tol)
+    direction = rng.standard_normal(tuple(theirs.shape))
+    (ours * ag.tensor(direction.astype(dtype))).sum().backward()
+    (theirs * torch.tensor(direction.astype(dtype))).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **tol)
+    assert np.isnan(x.grad.numpy()[3]).all() and np.isfinite(x.grad.numpy()[5]).all()
+
+
+def test_cross_entropy_backward_reuses_the_forward_softmax_once():
+    # The first backward takes the softmax the forward kept; a second one (retain_graph)
+    # finds it gone and recomputes it: both must give (softmax - onehot) * 2 / N.
+    rng = np.random.default_rng(12)
+    x = ag.tensor(rng.standard_normal((20, 5)), requires_grad=True)
+    labels = rng.integers(0, 5, 20)
+    loss = F.cross_entropy(x * 2.0, ag.tensor(labels))
+    logits = x.detach().numpy() * 2.0
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    expected = (softmax - np.eye(5)[labels]) * 2.0 / 20
+    loss.backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-15)
+    x.grad = None
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8"])
+def test_cross_entropy_checks_targets_of_every_integer_dtype(torch, dtype):
+    x = ag.randn(3, 4)
+    bad = -1 if dtype[0] == "i" else 4
+    with pytest.raises(IndexError, match="out of bounds for 4 classes"):
+        F.cross_entropy(x, ag.tensor(np.array([0, bad, 1], dtype=dtype)))
+    labels = np.array([0, 3, 1], dtype=dtype)
+    ours = F.cross_entropy(x, ag.tensor(labels))
+    theirs = torch.nn.functional.cross_entropy(torch.from_numpy(x.numpy()), torch.from_numpy(labels.astype(np.int64)))
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", CE_SHAPES, ids=str)
 @pytest.mark.parametrize("use_weight", [False, True])

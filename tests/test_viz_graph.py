@@ -94,6 +94,16 @@ def test_op_labels_carry_attributes_and_constants():
     assert 'label="sum(dim=1)"' in source
 
 
+def test_bookkeeping_attributes_stay_off_the_labels():
+    # cross-entropy keeps its softmax for the backward in an attribute named "saved": the
+    # label shows what the user wrote (the reduction), not that slot
+    x = ag.ones(4, 3, requires_grad=True)
+    loss = ag.nn.functional.cross_entropy(x, ag.tensor([0, 1, 2, 0]), reduction="sum")
+    titles = [op.title for op in viz.draw_graph(loss).model.ops.values()]
+    assert titles == ["crossentropy(target=[0, 1, 2, 0], reduction='sum')"]
+    assert "saved" not in viz.draw_graph(loss).source
+
+
 def test_linear_is_one_op_with_named_inputs_and_a_left_out_bias_shows():
     x = ag.ones(2, 3)
     w = ag.ones(4, 3, requires_grad=True)

@@ -17,7 +17,7 @@ from .. import functional as _F
 from ..ops.elementwise import Clamp, Mul, Relu, Sigmoid, Softplus, Tanh, Where
 from ..ops.linalg import Linear as LinearPrimitive
 from ..ops.primitive import apply, binary, unary
-from ..ops.reduction import CrossEntropy, LogSoftmax, Sum
+from ..ops.reduction import CrossEntropy, LogSoftmax, SoftmaxSlot, Sum
 from ..ops.shape import GetItem, IndexPut
 from ..ops.special import BinaryCrossEntropy, Erf
 from ..random import get_rng
@@ -497,7 +497,9 @@ def _checked_targets(input: Tensor, target: Any, ignore_index: int, op: str) -> 
             f"expected target shape {expected} (the input without its class dimension 1)"
         )
     n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
-    if labels.size and 0 <= labels.min() and labels.max() < n_classes:
+    # Seen as unsigned, a negative label is huge: one max() checks both ends of [0, C).
+    unsigned = labels.view(labels.dtype.str.replace("i", "u")) if labels.dtype.kind == "i" else labels
+    if labels.size and unsigned.max() < n_classes:
         return labels, True  # the common case: every target is a valid class
     bad = (labels != ignore_index) & ((labels < 0) | (labels >= n_classes))
     if bad.any():
@@ -609,7 +611,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             wt = np.where(ignored, wt.dtype.type(0), wt)
         else:
             wt = w[labels] if w is not None else None
-        return unary(CrossEntropy, input, {"target": labels, "weight": wt, "reduction": reduction})
+        attrs = {"target": labels, "weight": wt, "reduction": reduction}
+        if input.requires_grad:
+            attrs["saved"] = SoftmaxSlot()  # the forward's softmax, kept for the backward
+        return unary(CrossEntropy, input, attrs)
     logp = unary(LogSoftmax, input, {"axis": class_dim})
     nll, wt = _nll(logp, labels, w, ignore_index, reduction)
     weighted = logp if w is None else logp * w.reshape((-1,) + (1,) * (input.ndim - class_dim - 1))

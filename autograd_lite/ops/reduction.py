@@ -197,11 +197,47 @@ def _divisor(target, weight):  # type: ignore[no-untyped-def]
     return target.size if weight is None else weight.sum()
 
 
-def _cross_entropy(x, target, weight=None, reduction="mean"):  # type: ignore[no-untyped-def]
+def _class_max(x, axis):  # type: ignore[no-untyped-def]
+    """Max over the class axis, keeping it. NumPy reduces each short row with a loop call of
+    its own, so for many rows of few classes (128 x 10 logits) the max of a transposed copy,
+    taken down its columns in one vectorised pass, is 2-5x faster."""
+    if x.ndim == 2 and axis == 1 and x.shape[0] >= 16 and x.shape[1] <= 32:
+        return np.ascontiguousarray(x.T).max(axis=0)[:, None]
+    return x.max(axis=axis, keepdims=True)
+
+
+class SoftmaxSlot:
+    """Where the fused cross-entropy's forward leaves the softmax it computed on the way, for
+    its VJP to take instead of computing it again. It holds one (input, softmax) pair; the
+    VJP takes it only for that same input array and empties the slot, so it writes into it
+    freely, and a second backward (``retain_graph``) finds the slot empty and recomputes."""
+
+    __slots__ = ("source", "softmax")
+
+    def __init__(self) -> None:
+        self.source = None
+        self.softmax = None
+
+    def keep(self, x, softmax):  # type: ignore[no-untyped-def]
+        self.source = x
+        self.softmax = softmax
+
+    def take(self, x):  # type: ignore[no-untyped-def]
+        softmax = self.softmax if self.source is x else None
+        self.source = self.softmax = None
+        return softmax
+
+
+def _cross_entropy(x, target, weight=None, reduction="mean", saved=None):  # type: ignore[no-untyped-def]
     axis = 1 if x.ndim > 1 else 0
-    shifted = x - x.max(axis=axis, keepdims=True)
-    losses = np.log(_class_sum(np.exp(shifted), axis)).squeeze(axis)
+    shifted = x - _class_max(x, axis)
+    exp = np.exp(shifted)
+    total_exp = _class_sum(exp, axis)
+    losses = np.log(total_exp).squeeze(axis)
     losses -= _pick(shifted, target, axis)
+    if saved is not None:
+        exp /= total_exp
+        saved.keep(x, exp)
     if weight is not None:
         losses = losses * weight
     if reduction == "none":
@@ -220,7 +256,7 @@ def _one_hot(target, classes, axis, dtype):  # type: ignore[no-untyped-def]
     return (np.expand_dims(target, axis) == np.arange(classes).reshape(shape)).astype(dtype)
 
 
-def _cross_entropy_vjp(g, out, x, target, weight=None, reduction="mean"):  # type: ignore[no-untyped-def]
+def _cross_entropy_vjp(g, out, x, target, weight=None, reduction="mean", saved=None):  # type: ignore[no-untyped-def]
     axis = 1 if x.ndim > 1 else 0
     if reduction == "mean":
         divisor = _divisor(target, weight)
@@ -231,8 +267,10 @@ def _cross_entropy_vjp(g, out, x, target, weight=None, reduction="mean"):  # typ
     if g.ndim:  # one coefficient per target: broadcast it along the class axis
         g = Reshape.call(g, shape=np.expand_dims(target, axis).shape)
     if type(x) is np.ndarray:  # first order: softmax and the one-hot subtraction in place
-        p = np.exp(x - x.max(axis=axis, keepdims=True))
-        p /= _class_sum(p, axis)
+        p = saved.take(x) if saved is not None else None
+        if p is None:
+            p = np.exp(x - _class_max(x, axis))
+            p /= _class_sum(p, axis)
         if p.ndim == 2:
             p[np.arange(p.shape[0]), target] -= 1
         else:
@@ -252,9 +290,11 @@ class CrossEntropy(Primitive):
 
     log_softmax and the negative log-likelihood fused into one node: ``target`` holds class
     indices (shape of x without the class axis), ``weight`` is None or one weight per target
-    (0 for an ignored target), ``reduction`` is 'mean', 'sum' or 'none'. Numerically it is
-    log_softmax's max-shifted formula; the fusion saves the graph three nodes and the gradient
-    the scatter of the picked entries (softmax minus one-hot is formed in place).
+    (0 for an ignored target), ``reduction`` is 'mean', 'sum' or 'none', and ``saved`` is None
+    or a :class:`SoftmaxSlot` in which the forward leaves softmax(x) for the VJP. Numerically it
+    is log_softmax's max-shifted formula; the fusion saves the graph three nodes and the
+    gradient the scatter of the picked entries (softmax minus one-hot is formed in place, in
+    the saved softmax when there is one).
     """
 
     floating_only = True

@@ -110,13 +110,18 @@ def fmt_attr_value(key: str, value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+#: attributes that are bookkeeping, not arguments the user wrote: an autograd.Function's
+#: context, the slot where cross-entropy keeps its softmax for the backward
+_HIDDEN_ATTRS = frozenset({"ctx", "saved"})
+
+
 def fmt_attrs(attrs: dict | None) -> str:
     """Op attributes in PyTorch spelling, defaults left out: ``dim=1, keepdim=True``."""
     if not attrs:
         return ""
     parts = []
     for key, value in attrs.items():
-        if key == "ctx" or value is None:
+        if key in _HIDDEN_ATTRS or value is None:
             continue
         if key in _ATTR_DEFAULTS and value == _ATTR_DEFAULTS[key]:
             continue
