@@ -73,6 +73,27 @@ def test_inplace_activation_reprs_match_torch(torch):
         assert repr(getattr(nn, name)(inplace=True)) == repr(getattr(torch.nn, name)(inplace=True))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_relu_of_large_arrays_matches_torch(torch, dtype):
+    # from 1024 elements on, relu compares with a read-only view of shared zeros (NumPy's
+    # vectorised loop) instead of the scalar 0: same values, a fresh writeable result
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal((40, 64)) * 5
+    if dtype.startswith("float"):
+        values[0, :4] = [np.nan, np.inf, -np.inf, -0.0]
+    array = values.astype(dtype)
+    for source in (array, array[:, ::2], array.T):  # contiguous, strided, transposed
+        ours = F.relu(ag.tensor(source)).numpy()
+        theirs = torch.relu(torch.from_numpy(np.ascontiguousarray(source))).numpy()
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.flags.writeable and ours.dtype == source.dtype
+        ours[...] = 7  # the result owns its memory: the shared zeros stay zeros
+    assert F.relu(ag.tensor(-np.ones((40, 64), dtype=dtype))).numpy().max() == 0
+    x = ag.tensor(array.astype("float64"), requires_grad=True)
+    F.relu(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), (array.astype("float64") > 0).astype("float64"))
+
+
 def test_inplace_activation_writes_into_its_input():
     x = ag.tensor([-1.0, 2.0, -3.0])
     y = F.relu(x, inplace=True)

@@ -7,6 +7,7 @@ import operator
 import numpy as np
 
 from .._dtype import get_default_dtype
+from .._zeros import zeros_view
 from .primitive import Primitive
 
 
@@ -283,6 +284,14 @@ class Softplus(Primitive):
     vjps = (lambda g, out, x: g * Sigmoid.call(x),)
 
 
+def _relu(x):  # type: ignore[no-untyped-def]
+    if x.size >= 1024 and x.dtype.kind in "fiu":
+        zeros = zeros_view(x)  # an array operand: NumPy's vectorised loop (see _zeros)
+        if zeros is not None:
+            return np.maximum(x, zeros)
+    return np.maximum(x, 0)
+
+
 class Relu(Primitive):
     """out = max(x, 0)
 
@@ -290,7 +299,7 @@ class Relu(Primitive):
     """
 
     exact = True
-    forward = staticmethod(lambda x: np.maximum(x, 0))
+    forward = staticmethod(_relu)
     vjps = (lambda g, out, x: g * (x > 0),)
 
 
