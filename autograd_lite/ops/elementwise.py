@@ -267,9 +267,17 @@ class Sigmoid(Primitive):
     vjps = (lambda g, out, x: g * out * _one_minus(out),)
 
 
+def _relu(x):  # type: ignore[no-untyped-def]
+    if x.size >= 1024 and x.dtype.kind in "fiu":
+        zeros = zeros_view(x)  # an array operand: NumPy's vectorised loop (see _zeros)
+        if zeros is not None:
+            return np.maximum(x, zeros)
+    return np.maximum(x, 0)
+
+
 def _softplus(x):  # type: ignore[no-untyped-def]
     # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact and overflow-free.
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    return _relu(x) + np.log1p(np.exp(-np.abs(x)))
 
 
 class Softplus(Primitive):
@@ -282,14 +290,6 @@ class Softplus(Primitive):
     exact = True
     forward = staticmethod(_softplus)
     vjps = (lambda g, out, x: g * Sigmoid.call(x),)
-
-
-def _relu(x):  # type: ignore[no-untyped-def]
-    if x.size >= 1024 and x.dtype.kind in "fiu":
-        zeros = zeros_view(x)  # an array operand: NumPy's vectorised loop (see _zeros)
-        if zeros is not None:
-            return np.maximum(x, zeros)
-    return np.maximum(x, 0)
 
 
 class Relu(Primitive):
