@@ -128,7 +128,7 @@ def _targets(inputs: Sequence[Any]) -> set:
     return {t.grad_fn if t.grad_fn is not None else id(t) for t in inputs}
 
 
-def _count_dependencies(start: list) -> None:
+def _count_dependencies(start: list, stop: set | None = None) -> None:
     """Set ``node.pending`` to the number of gradients each reachable node will receive.
 
     Outside a backward pass every node has ``pending == 0``, so a positive count marks a node
@@ -146,7 +146,10 @@ def _count_dependencies(start: list) -> None:
     pop = stack.pop
     node_type = Node
     while stack:
-        for parent in pop().parents:
+        node = pop()
+        if stop is not None and node in stop:
+            continue  # a boundary: what lies beyond it is not part of this walk
+        for parent in node.parents:
             if type(parent) is node_type:
                 if parent.pending:
                     parent.pending += 1
@@ -192,7 +195,10 @@ def _check_versions(node: Node) -> None:
         )
 
 
-def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | None, only: set | None) -> None:
+def _run(
+    roots: list, retain_graph: bool, create_graph: bool, capture: dict | None, only: set | None,
+    stop: set | None = None,
+) -> None:
     leaf_grads: dict = {}
     start = []
     seeds: dict = {}
@@ -215,7 +221,7 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
     node_type = Node  # locals are the fastest names in the loop below
     plain = capture is None
     try:
-        _count_dependencies(start)
+        _count_dependencies(start, stop)
         # Each node's incoming gradients are summed in its ``acc`` slot (None: none arrived yet).
         for node in start:
             node.acc = seeds[node]
@@ -228,13 +234,22 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
             node.acc = None  # the gradient it held is passed on below
             if node.hooks is not None or not plain:  # retain_grad also sets hooks
                 g = _visit_extras(node, g, create_graph, capture, only)
+            if stop is not None and node in stop:
+                node = pop() if ready else None
+                continue
             arrays = node.arrays
             if arrays is None:
                 raise RuntimeError(_FREED)
             prim = node.prim
             vjps = prim.vjps
             attrs = node.attrs
-            if vjps is None:
+            if create_graph and prim.composite is not None:
+                # A fused primitive: differentiate its plain composite instead (recorded).
+                vjps = _constant_vjps(_composite_grads(node, g))
+                attrs = None
+                inputs = ()
+                out = None
+            elif vjps is None:
                 # A user-defined autograd.Function: its backward gives all input gradients at once.
                 vjps = _constant_vjps(prim._node_backward(node, g, create_graph))
                 attrs = None
@@ -313,6 +328,28 @@ def _run(roots: list, retain_graph: bool, create_graph: bool, capture: dict | No
         raise
     finally:
         set_mode(previous_mode)
+
+
+def _composite_grads(node: Node, g: Any) -> list:
+    """The input gradients of a fused node, by backpropagating ``g`` through its composite.
+
+    Each input that needs a gradient enters the composite through a recorded copy; the nested
+    walk stops at those copies, so it never runs the rest of the graph."""
+    args = []
+    boundary = []
+    for item, parent in zip(node.input_tensors(), node.parents):
+        if parent is None:
+            args.append(item)
+            continue
+        copy = apply(Clone, (item,))
+        boundary.append(copy)
+        args.append(copy)
+    out = node.prim.composite(*args, **(node.attrs or {}))
+    stops = {copy.grad_fn for copy in boundary}
+    capture: dict = {}
+    _run([(out, g)], retain_graph=True, create_graph=True, capture=capture, only=stops, stop=stops)
+    grads = iter([capture.get(copy.grad_fn) for copy in boundary])
+    return [None if parent is None else next(grads) for parent in node.parents]
 
 
 def _reset_marks(start: list) -> None:
@@ -417,7 +454,8 @@ def _late_imports() -> None:
     Called once by ``autograd_lite/__init__.py`` after everything is loaded (importing
     them at the top would be circular, and importing inside functions costs on every call).
     """
-    global Tensor, apply, as_tensor
+    global Tensor, apply, as_tensor, Clone
+    from ..ops.elementwise import Clone
     from ..ops.primitive import apply
     from ..tensor import Tensor, as_tensor
 
@@ -425,3 +463,4 @@ def _late_imports() -> None:
 Tensor: Any = None
 apply: Any = None
 as_tensor: Any = None
+Clone: Any = None

@@ -46,6 +46,17 @@ class Primitive:
     #: one VJP per input; ``None`` marks an input that has no gradient (an index, a mask).
     vjps: ClassVar[tuple[Callable[..., Any] | None, ...]] = ()
     forward: ClassVar[Callable[..., Any]]
+    #: the forward as a formula over the inputs' names, e.g. ``"out = x * y"``. Docstrings,
+    #: pictures, ``explain`` and the API reference read it (formulas are data, not prose).
+    formula: ClassVar[str] = ""
+    #: one gradient formula per input, e.g. ``("grad_x = grad_out * y", "grad_y = grad_out * x")``;
+    #: ``None`` for an input that has no gradient. A variadic primitive (cat) gives one formula
+    #: written for the i-th input (``grad_x_i = ...``).
+    grad_formulas: ClassVar[tuple[str | None, ...]] = ()
+    #: a fused primitive's plain composite: the same function of the input Tensors (attrs as
+    #: keywords) built from other ops. ``create_graph=True`` differentiates through it, so the
+    #: fused VJPs only ever run on arrays.
+    composite: ClassVar[Callable[..., Any] | None] = None
     #: ``unary``/``binary`` specialised for this primitive (made for every subclass)
     unary_op: ClassVar[Callable[..., Any]]
     binary_op: ClassVar[Callable[..., Any]]
@@ -57,6 +68,8 @@ class Primitive:
         cls.backward_name = cls.__name__ + "Backward"
         if cls.__dict__.get("forward") is not None:
             REGISTRY[cls.name] = cls
+        if "formula" in cls.__dict__ or "grad_formulas" in cls.__dict__:
+            cls.__doc__ = describe(cls)
         cls.unary_op = staticmethod(_make_unary(cls))
         cls.binary_op = staticmethod(_make_binary(cls))
 
@@ -67,6 +80,30 @@ class Primitive:
             if isinstance(item, Tensor):
                 return apply(cls, inputs, attrs)
         return cls.forward(*inputs, **attrs)
+
+
+def describe(prim: Any) -> str:
+    """The docstring of a primitive: its own summary line(s), then its formulas.
+
+    >>> class Twice(Primitive):
+    ...     "Doubles its input."
+    ...     formula = "out = 2 * x"
+    ...     grad_formulas = ("grad_x = 2 * grad_out",)
+    >>> print(Twice.__doc__)
+    Doubles its input.
+    <BLANKLINE>
+    out = 2 * x
+    <BLANKLINE>
+    grad_x = 2 * grad_out
+    """
+    summary = (prim.__dict__.get("__doc__") or "").strip()
+    parts = [summary] if summary and summary != prim.formula else []
+    if prim.formula:
+        parts.append(prim.formula)
+    rules = [rule for rule in prim.grad_formulas if rule]
+    if rules:
+        parts.append("\n".join(rules))
+    return "\n\n".join(parts)
 
 
 #: callables ``observer(node, result)`` told about every recorded node (graph drawing uses it)
