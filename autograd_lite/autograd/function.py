@@ -67,6 +67,7 @@ class Function:
     """
 
     vjps = None  # tells the engine to call _node_backward
+    composite = None
     saves_out = False
     reads_inputs = False
     name = "function"
