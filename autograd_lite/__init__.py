@@ -10,9 +10,13 @@
 
 from __future__ import annotations
 
-from . import _allocator  # noqa: F401,I001  (reuse freed buffers: see the module's docstring)
-from .tensor import Tensor  # noqa: I001  (first: the other modules build on it)
-from . import _tensor_methods  # noqa: F401  (attaches methods to Tensor)
+# The layers, each importing only the ones before it: dtypes and grad mode, graph nodes;
+# the Tensor (what a tensor is); the primitives and ``apply``; the engine and Function (the
+# ``autograd`` package); the functional API; the Tensor's methods (attached from those);
+# then nn, optim, utils, serialization. Importing changes nothing outside the library.
+from . import autograd  # noqa: I001
+from .tensor import Tensor
+from . import _tensor_methods  # noqa: F401  (attaches the methods to Tensor)
 from ._dtype import (
     as_dtype, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
     set_default_dtype, uint8,
@@ -34,12 +38,8 @@ from .functional import (
     tril, triu, true_divide, unbind, unflatten, unsqueeze, var, where,
 )
 from .random import Generator, initial_seed, manual_seed, seed
-from . import autograd, nn, optim, utils  # noqa: E402
+from . import nn, optim, utils  # noqa: E402
 from .serialization import load, load_safetensors, save, save_safetensors  # noqa: E402
-
-from .autograd import engine as _engine  # noqa: E402
-
-_engine._late_imports()
 
 __version__ = "0.1.0"
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ._dtype import as_dtype, int64
 from .autograd.grad_mode import _state
+from .ops._fastpath import binary, unary
 from .ops.elementwise import (
     Abs,
     Add,
@@ -42,10 +43,10 @@ from .ops.elementwise import (
     Where,
 )
 from .ops.linalg import Einsum, Matmul
-from .ops.primitive import apply, binary, result_dtype, unary
+from .ops.primitive import apply, result_dtype
 from .ops.reduction import Amax, Amin, LogSoftmax, LogSumExp, Prod, Sum
 from .ops.shape import Cat, Expand, Gather, GetItem, IndexPut, Permute, Reshape, _is_basic
-from .tensor import Tensor, _invalidate_saved_output, _normalize_dims, as_tensor
+from .tensor import Tensor, _normalize_dims, as_tensor
 
 
 def _t(x: Any) -> Tensor:
@@ -788,7 +789,7 @@ def getitem(input: Tensor, key: Any) -> Tensor:
             view = unary(_BasicGetItem, input, {"index": key})
             if _state.enabled:
                 # Remember the base, so that a tracked in-place op on the view can rewrite it.
-                view._ensure_extra()["view_of"] = (input, key)
+                view._ensure_meta().view_of = (input, key)
             return view
         return unary(GetItem, input, {"index": key})
     except IndexError as error:
@@ -805,26 +806,6 @@ class _BasicGetItem(GetItem):
 def index_put(input: Tensor, index: Any, values: Any) -> Tensor:
     """A copy of ``input`` with ``values`` written at ``index`` (differentiable in both)."""
     return apply(IndexPut, (input, values), {"index": _index_key(index)})
-
-
-def setitem(input: Tensor, key: Any, value: Any) -> None:
-    """input[key] = value, recorded for autograd when gradients are involved."""
-    key = _index_key(key)
-    value_data = value._data if isinstance(value, Tensor) else value
-    tracked = _state.enabled and (input.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
-    if not tracked:
-        input._check_inplace("__setitem__")
-        try:
-            input._data[key] = value_data
-        except (IndexError, ValueError) as error:
-            raise IndexError(
-                f"__setitem__: cannot assign a value of shape {np.shape(value_data)} at index {key!r} "
-                f"of a tensor of shape {tuple(input.shape)}: {error}"
-            ) from None
-        _invalidate_saved_output(input)
-        input._bump_version()
-        return
-    input._inplace("__setitem__", lambda s, v: apply(IndexPut, (s, v), {"index": key}), value)
 
 
 # ---------------------------------------------------------------- dtype and copies

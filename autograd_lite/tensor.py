@@ -3,20 +3,32 @@
 A Tensor wraps a NumPy array (``_data``). When it requires grad and grad mode is on,
 every operation on it creates a :class:`~autograd_lite.autograd.node.Node` (its
 ``grad_fn``), and ``backward()`` walks those nodes to fill ``.grad`` on the leaves.
-Operators and methods delegate to the primitives in :mod:`autograd_lite.ops` and the
-composites in :mod:`autograd_lite.functional`.
+
+This module holds what a tensor *is*: its array, its autograd state (``requires_grad``,
+``grad``, ``grad_fn``, the version counter of in-place writes) and the conversions that need
+no op. What you can *do* with a tensor (``+``, ``exp``, ``sum``, ``backward``, indexing,
+``add_``...) is the function of the same name in :mod:`autograd_lite.functional`, the
+primitives' fast path or the engine, attached as methods by :mod:`autograd_lite._tensor_methods`
+(so this module imports none of them, and they can all import it). Type checkers read
+those methods' signatures from ``_tensor_api.pyi``, which a test keeps in step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+import weakref
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._dtype import as_dtype, bool_, float32, float64, get_default_dtype, int64
-from .autograd.grad_mode import _state, set_mode
+from .autograd.grad_mode import _state
 from .autograd.node import OUTPUT_MODIFIED, Node, VersionCounter, inplace_epoch
+
+if TYPE_CHECKING:
+    from ._tensor_api import TensorMethods
+else:
+    TensorMethods = object
 
 
 def _python_scalar_array(data: Any, dtype: Any) -> np.ndarray:
@@ -97,7 +109,23 @@ def _normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     return tuple(result)
 
 
-class Tensor:
+class TensorMeta:
+    """The rarely used parts of a tensor's state, kept out of every tensor's slots."""
+
+    __slots__ = ("name", "hooks", "producer", "view_of")
+
+    def __init__(self) -> None:
+        #: an optional label that the graph drawings show
+        self.name: str | None = None
+        #: gradient hooks of a leaf (a non-leaf's hooks live on its node)
+        self.hooks: list | None = None
+        #: for a detached alias (or a view of one) of a non-leaf: the node whose output it shares
+        self.producer: Node | None = None
+        #: for a basic-indexing view: ``(base, index)``, so an in-place op on it can rewrite the base
+        self.view_of: tuple | None = None
+
+
+class Tensor(TensorMethods):
     """A multi-dimensional array with reverse-mode automatic differentiation.
 
     >>> import autograd_lite as ag
@@ -107,7 +135,7 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_vc", "_extra", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_vc", "_meta", "__weakref__")
     __array_priority__ = 1000
     __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators
 
@@ -115,6 +143,8 @@ class Tensor:
     grad: Tensor | None
     requires_grad: bool
     grad_fn: Node | None
+    _vc: VersionCounter | None  # created on the first in-place write or view
+    _meta: TensorMeta | None  # created on first use
 
     def __init__(self, data: Any = (), dtype: Any = None, requires_grad: bool = False) -> None:
         self._init_fields(_to_array(data, dtype), requires_grad)
@@ -126,7 +156,7 @@ class Tensor:
         self.requires_grad = False
         self.grad_fn = None
         self._vc = None
-        self._extra = None
+        self._meta = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -138,7 +168,7 @@ class Tensor:
         t.requires_grad = False
         t.grad_fn = None
         t._vc = None
-        t._extra = None
+        t._meta = None
         return t
 
     # ------------------------------------------------------------------ attributes
@@ -185,19 +215,31 @@ class Tensor:
     def _version(self) -> int:
         return 0 if self._vc is None else self._vc.value
 
+    def _ensure_vc(self) -> VersionCounter:
+        """The counter of in-place writes to this tensor's memory (shared with its views)."""
+        if self._vc is None:
+            self._vc = VersionCounter()
+        return self._vc
+
+    def _ensure_meta(self) -> TensorMeta:
+        """This tensor's :class:`TensorMeta`, created on first use."""
+        if self._meta is None:
+            self._meta = TensorMeta()
+        return self._meta
+
     @property
     def name(self) -> str | None:
         """An optional label that the graph drawings show."""
-        return None if self._extra is None else self._extra.get("name")
+        return None if self._meta is None else self._meta.name
 
     @name.setter
     def name(self, value: str | None) -> None:
-        self._ensure_extra()["name"] = value
+        self._ensure_meta().name = value
 
-    def _ensure_extra(self) -> dict:
-        if self._extra is None:
-            self._extra = {}
-        return self._extra
+    @property
+    def _producer(self) -> Node | None:
+        """For a detached alias of a non-leaf tensor: the node whose output it shares."""
+        return None if self._meta is None else self._meta.producer
 
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
@@ -298,11 +340,9 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor sharing this one's memory (and version counter), outside the graph."""
         t = Tensor._wrap(self._data)
-        if self._vc is None:
-            self._vc = VersionCounter()
-        t._vc = self._vc
+        t._vc = self._ensure_vc()
         if self.grad_fn is not None:
-            t._extra = {"producer": self.grad_fn}  # writes through t count as writes to self
+            t._ensure_meta().producer = self.grad_fn  # writes through t count as writes to self
         return t
 
     def detach_(self) -> Tensor:
@@ -316,8 +356,6 @@ class Tensor:
             raise RuntimeError("retain_grad: can't retain_grad on a Tensor that has requires_grad=False")
         if self.grad_fn is None:
             return
-        import weakref
-
         self.grad_fn.retained = weakref.ref(self)
         if self.grad_fn.hooks is None:
             self.grad_fn.hooks = []  # the engine looks at ``hooks`` to find nodes needing extra work
@@ -337,35 +375,14 @@ class Tensor:
             self.grad_fn.register_hook(hook)
             hooks = self.grad_fn.hooks
         else:
-            hooks = self._ensure_extra().setdefault("hooks", [])
+            meta = self._ensure_meta()
+            if meta.hooks is None:
+                meta.hooks = []
+            hooks = meta.hooks
             hooks.append(hook)
         return _RemovableHandle(hooks, hook)
 
-    def backward(
-        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
-        inputs: Sequence[Tensor] | None = None,
-    ) -> None:
-        """Compute the gradient of this tensor w.r.t. the graph leaves and add it to their ``.grad``."""
-        _engine.backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
-
     # ------------------------------------------------------------------ conversion
-    def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        dtype = kwargs.get("dtype")
-        for arg in list(args) + [kwargs.get("device")]:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, str) and arg.split(":")[0] in ("cuda", "mps", "xpu", "meta", "hip"):
-                raise RuntimeError(
-                    f"to: autograd_lite runs on the CPU (NumPy) only; device {arg!r} is not available"
-                )
-            elif isinstance(arg, str) and arg.split(":")[0] == "cpu":
-                continue
-            elif arg is not None and not isinstance(arg, bool):
-                dtype = arg
-        if dtype is None or as_dtype(dtype) == self._data.dtype:
-            return self
-        return _F.to_dtype(self, as_dtype(dtype))
-
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
@@ -390,81 +407,11 @@ class Tensor:
     def contiguous(self) -> Tensor:
         return self
 
-    def clone(self) -> Tensor:
-        return _F.clone(self)
-
-    # ------------------------------------------------------------------ operators
-    def __radd__(self, other: Any) -> Tensor:
-        return reflected(Add, self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return reflected(Sub, self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return reflected(Mul, self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return reflected(Div, self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return reflected(Pow, self, other)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor):
-            try:
-                return Matmul.binary_op(self, other)
-            except RuntimeError:
-                pass  # let matmul explain the shape problem
-        return _F.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _F.matmul(as_tensor(other), self)
-
     def __pos__(self) -> Tensor:
         return self
 
-    def __floordiv__(self, other: Any) -> Tensor:
-        return _F._no_grad_binary(np.floor_divide, self, other)
-
-    def __mod__(self, other: Any) -> Tensor:
-        return _F._no_grad_binary(np.remainder, self, other)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _F._no_grad_binary(np.equal, self, other)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _F._no_grad_binary(np.not_equal, self, other)
-
-    def __lt__(self, other: Any) -> Tensor:
-        return _F._no_grad_binary(np.less, self, other)
-
-    def __le__(self, other: Any) -> Tensor:
-        return _F._no_grad_binary(np.less_equal, self, other)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return _F._no_grad_binary(np.greater, self, other)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return _F._no_grad_binary(np.greater_equal, self, other)
-
-    def __and__(self, other: Any) -> Tensor:
-        return _F._no_grad_binary(np.logical_and if self.dtype == bool_ else np.bitwise_and, self, other)
-
-    def __or__(self, other: Any) -> Tensor:
-        return _F._no_grad_binary(np.logical_or if self.dtype == bool_ else np.bitwise_or, self, other)
-
-    def __xor__(self, other: Any) -> Tensor:
-        return _F._no_grad_binary(np.logical_xor if self.dtype == bool_ else np.bitwise_xor, self, other)
-
     def __invert__(self) -> Tensor:
         return Tensor._wrap(np.logical_not(self._data) if self.dtype == bool_ else np.invert(self._data))
-
-    # ------------------------------------------------------------------ indexing
-    def __getitem__(self, key: Any) -> Tensor:
-        return _F.getitem(self, key)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        _F.setitem(self, key, value)
 
     # ------------------------------------------------------------------ in-place
     def _check_inplace(self, op: str) -> None:
@@ -490,148 +437,17 @@ class Tensor:
     def _bump_version(self) -> None:
         """Record an in-place write: this tensor's counter (shared with its views and detached
         aliases) and the write count of every node whose output it is part of go up."""
-        if self._vc is None:
-            self._vc = VersionCounter()
-        self._vc.value += 1
+        self._ensure_vc().value += 1
         inplace_epoch[0] += 1
         node = self.grad_fn
-        if node is None and self._extra is not None:
-            node = self._extra.get("producer")  # a detached alias of a non-leaf tensor
+        if node is None:
+            node = self._producer  # a detached alias of a non-leaf tensor
         while node is not None:
             node.out_version += 1
             if not node.prim.is_view:
                 break
             parent = node.parents[0]  # a view: its base's producer was written too
             node = parent if type(parent) is Node else None
-
-    def _inplace(self, op: str, compute: Callable[..., Tensor], *args: Any) -> Tensor:
-        """Run ``compute(self, *args)`` out of place and make the result this tensor's value.
-
-        The result is written into this tensor's memory, so views of it see the change.
-        Tracked (grad involved): the op ran on a copy of the old values, and its node becomes
-        this tensor's ``grad_fn``. Either way the version counter goes up, so any node that
-        saved this tensor refuses to run backward.
-        """
-        self._check_inplace(op)
-        tracked = _state.enabled and (
-            self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
-        )
-        if tracked and self._extra is not None and "view_of" in self._extra:
-            return self._inplace_through_view(op, compute, args)
-        if tracked and self.grad_fn is not None and self.grad_fn.prim.is_view:
-            raise RuntimeError(
-                f"{op}: in-place changes through a {self.grad_fn.prim.name} view of a tensor that requires "
-                "grad are not supported (only basic-indexing views such as t[1:] are); apply the op "
-                "out of place, or to the base tensor"
-            )
-        if tracked:
-            # The op runs on a recorded copy of the old values (which are about to be
-            # overwritten and which its backward may read); the copy's node, not the old
-            # producer, is what the op's node depends on.
-            result = compute(_F.clone(self), *args)
-        else:
-            previous = set_mode(False)
-            try:
-                result = compute(self, *args)
-            finally:
-                set_mode(previous)
-        out = result._data
-        if out.shape != self._data.shape:
-            raise RuntimeError(
-                f"{op}: the result of shape {tuple(out.shape)} doesn't match the tensor's shape "
-                f"{tuple(self._data.shape)} it is written into; an in-place op cannot broadcast its target"
-            )
-        if out.dtype != self._data.dtype and not np.can_cast(out.dtype, self._data.dtype, "same_kind"):
-            raise RuntimeError(
-                f"{op}: result type {out.dtype} can't be cast to the tensor's dtype {self._data.dtype}"
-            )
-        _invalidate_saved_output(self)
-        if isinstance(self._data, np.ndarray) and self._data.flags.writeable:
-            np.copyto(self._data, out, casting="same_kind")  # in memory: views see the change
-        else:
-            self._data = np.array(out, dtype=self._data.dtype)
-        self._bump_version()  # before the new grad_fn: it is the old producer that was written
-        if tracked:
-            self.grad_fn = result.grad_fn
-            self.requires_grad = True
-        return self
-
-    def _inplace_through_view(self, op: str, compute: Callable[..., Tensor], args: tuple) -> Tensor:
-        """A tracked in-place op on ``base[index]``: rewrite the base, as PyTorch does.
-
-        The new view values are computed from a snapshot of the old ones; the base becomes
-        ``index_put(old base, index, new values)`` (a recorded op), its memory is updated so
-        every view sees the change, and this view is re-derived from the new base.
-        """
-        base, index = self._extra["view_of"]  # type: ignore[index]
-        base._check_inplace(op)
-        old_base = _F.clone(base)  # a recorded copy: the base's memory is about to change
-        snapshot = _F.getitem(old_base, index)  # the view's old values
-        result = compute(snapshot, *args)
-        if result._data.shape != self._data.shape:
-            raise RuntimeError(
-                f"{op}: the result of shape {tuple(result._data.shape)} doesn't match the view's shape "
-                f"{tuple(self._data.shape)}; an in-place op cannot broadcast its target"
-            )
-        new_base = _F.index_put(old_base, index, result.to(base.dtype))
-        _invalidate_saved_output(base)
-        np.copyto(base._data, new_base._data)
-        self._bump_version()  # the old view node and, through it, the base's old producer
-        base.grad_fn = new_base.grad_fn
-        base.requires_grad = True
-        view = _F.getitem(base, index)
-        self.grad_fn = view.grad_fn
-        self.requires_grad = True
-        return self
-
-    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
-        if alpha != 1:
-            return self._inplace("add_", lambda s, o: s + o * alpha, other)
-        return self._inplace("add_", Tensor.__add__, other)
-
-    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
-        if alpha != 1:
-            return self._inplace("sub_", lambda s, o: s - o * alpha, other)
-        return self._inplace("sub_", Tensor.__sub__, other)
-
-    def mul_(self, other: Any) -> Tensor:
-        return self._inplace("mul_", Tensor.__mul__, other)
-
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace("div_", Tensor.__truediv__, other)
-
-    def pow_(self, other: Any) -> Tensor:
-        return self._inplace("pow_", Tensor.__pow__, other)
-
-    def neg_(self) -> Tensor:
-        return self._inplace("neg_", Tensor.__neg__)
-
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        return self._inplace("clamp_", lambda s: _F.clamp(s, min, max))
-
-    def fill_(self, value: Any) -> Tensor:
-        return self._inplace("fill_", lambda s, v: _F.fill_like(s, v), value)
-
-    def zero_(self) -> Tensor:
-        return self._inplace("zero_", lambda s: _F.fill_like(s, 0))
-
-    def copy_(self, src: Any) -> Tensor:
-        return self._inplace("copy_", _F.copy_from, src)
-
-    def __iadd__(self, other: Any) -> Tensor:
-        return self.add_(other)
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self.sub_(other)
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self.mul_(other)
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self.div_(other)
-
-    def __ipow__(self, other: Any) -> Tensor:
-        return self.pow_(other)
 
 
 def _invalidate_saved_output(tensor: Tensor) -> None:
@@ -651,19 +467,3 @@ class _RemovableHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
-
-
-from . import functional as _F  # noqa: E402
-from .autograd import engine as _engine  # noqa: E402
-from .ops.elementwise import Abs, Add, Div, Mul, Neg, Pow, Sub  # noqa: E402
-from .ops.linalg import Matmul  # noqa: E402
-from .ops.primitive import reflected  # noqa: E402
-
-# The arithmetic operators are the primitives' specialised closures: one call per op.
-Tensor.__add__ = Add.binary_op  # type: ignore[method-assign]
-Tensor.__sub__ = Sub.binary_op  # type: ignore[method-assign]
-Tensor.__mul__ = Mul.binary_op  # type: ignore[method-assign]
-Tensor.__truediv__ = Div.binary_op  # type: ignore[method-assign]
-Tensor.__pow__ = Pow.binary_op  # type: ignore[method-assign]
-Tensor.__neg__ = Neg.unary_op  # type: ignore[method-assign]
-Tensor.__abs__ = Abs.unary_op  # type: ignore[method-assign]

@@ -1,17 +1,21 @@
 """``autograd.Function``: user-defined ops with a hand-written backward.
 
-A Function's node goes through the same engine as the built-in primitives: the engine
-asks it for input gradients via ``_node_backward`` instead of a table of VJPs.
+A Function is a kind of primitive: its node goes through the same engine, pictures and
+``explain`` as the built-in ones, which all ask a node's primitive for its input gradients
+through one protocol, ``prim.vjp(grad_out, out, inputs, attrs, needed)``. A built-in
+primitive answers with its table of VJPs; a Function with its ``backward(ctx, grad_out)``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..ops.primitive import Primitive, record
+from ..tensor import Tensor
 from .grad_mode import set_mode
-from .node import Node
 
 
 class FunctionCtx:
@@ -20,7 +24,6 @@ class FunctionCtx:
     def __init__(self) -> None:
         self._saved: tuple = ()
         self._saved_versions: tuple = ()
-        self._freed = False
         self.needs_input_grad: tuple[bool, ...] = ()
 
     def save_for_backward(self, *tensors: Any) -> None:
@@ -30,10 +33,6 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
-        if self._freed:
-            from .engine import _FREED
-
-            raise RuntimeError(_FREED)
         for position, (tensor, version) in enumerate(zip(self._saved, self._saved_versions)):
             if tensor is not None and getattr(tensor, "_version", 0) != version:
                 raise RuntimeError(
@@ -47,7 +46,7 @@ class FunctionCtx:
         """Accepted for compatibility; outputs of a Function are differentiable by default."""
 
 
-class Function:
+class Function(Primitive):
     """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``apply``.
 
     >>> import autograd_lite as ag
@@ -66,10 +65,9 @@ class Function:
     tensor(12.)
     """
 
-    vjps = None  # tells the engine to call _node_backward
-    composite = None
-    saves_out = False
-    reads_inputs = False
+    registered: ClassVar[bool] = False  # user Functions are not part of the library's registry
+    reads_inputs = False  # the backward reads what ctx saved, and ctx checks those versions
+    vjps = None  # no table of VJPs: ``vjp`` below calls the user's backward
     name = "function"
     backward_name = "FunctionBackward"
 
@@ -79,7 +77,7 @@ class Function:
         cls.backward_name = cls.__name__ + "Backward"
 
     @staticmethod
-    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         raise NotImplementedError("Function subclasses must implement a static forward(ctx, *args)")
 
     @staticmethod
@@ -88,8 +86,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        from ..tensor import Tensor
-
+        """Run ``forward`` with gradients off, and record one node whose backward is ``backward``."""
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         previous = set_mode(False)
@@ -97,45 +94,36 @@ class Function:
             out = cls.forward(ctx, *args, **kwargs)
         finally:
             set_mode(previous)
+        if isinstance(out, np.ndarray):
+            out = Tensor._wrap(out)
         if not isinstance(out, Tensor):
-            if isinstance(out, np.ndarray):
-                out = Tensor._wrap(out)
-            else:
-                raise TypeError(
-                    f"{cls.__name__}.forward must return a single Tensor, got {type(out).__name__}"
-                )
+            raise TypeError(f"{cls.__name__}.forward must return a single Tensor, got {type(out).__name__}")
         result = Tensor._wrap(out._data)
         if previous and any(ctx.needs_input_grad):
             arrays = tuple(a._data if isinstance(a, Tensor) else a for a in args)
-            node = Node(cls, args, arrays, {"ctx": ctx}, None)
-            result.requires_grad = True
-            result.grad_fn = node
-            from ..ops.primitive import observers
-
-            for observer in observers:
-                observer(node, result)
+            record(cls, result, args, arrays, {"ctx": ctx}, None)
         return result
 
     @classmethod
-    def _node_backward(cls, node: Node, grad_out: Any, create_graph: bool) -> list:
-        from ..tensor import Tensor
+    def vjp(cls, grad_out: Any, out: Any, inputs: Sequence[Any], attrs: dict, needed: Sequence[bool]) -> list:
+        """The backward protocol: the user's ``backward``, one gradient (or None) per input.
 
-        ctx = node.attrs["ctx"]
-        grad_tensor = grad_out if isinstance(grad_out, Tensor) else Tensor._wrap(grad_out)
-        grads = cls.backward(ctx, grad_tensor)
+        Arrays in, arrays out; Tensors in (``create_graph=True``), Tensors out.
+        """
+        as_tensors = isinstance(grad_out, Tensor)
+        grads = cls.backward(attrs["ctx"], grad_out if as_tensors else Tensor._wrap(grad_out))
         if not isinstance(grads, tuple):
             grads = (grads,)
-        count = len(node.parents)
-        if len(grads) < count:
+        if len(grads) < len(needed):
             raise RuntimeError(
-                f"{cls.__name__}.backward returned {len(grads)} gradients but forward took {count} inputs; "
+                f"{cls.__name__}.backward returned {len(grads)} gradients but forward took {len(needed)} inputs; "
                 "return one gradient (or None) per input"
             )
-        results = []
-        for position, g in enumerate(grads[:count]):
-            if g is None or node.parents[position] is None:
+        results: list = []
+        for g, need in zip(grads, needed):
+            if g is None or not need:
                 results.append(None)
-            elif create_graph:
+            elif as_tensors:
                 results.append(g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)))
             else:
                 results.append(g._data if isinstance(g, Tensor) else np.asarray(g))

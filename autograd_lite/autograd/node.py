@@ -1,11 +1,14 @@
 """Graph nodes: one per recorded operation.
 
-A node remembers which primitive produced a tensor, the inputs it was given (as tensors,
-for higher-order gradients, and as raw arrays, for the fast first-order path), the
+A node remembers which primitive produced a tensor, the input arrays its VJPs read, the
 primitive's attributes, and where each input's gradient must go next (``parents``):
 another node, a leaf tensor that accumulates ``.grad``, or ``None`` when no gradient is
 needed. A node never refers to the tensor it produced, so a graph has no reference cycles
 and is freed by reference counting as soon as nothing points at it.
+
+Besides, a node counts the in-place writes to its output (``out_version``), so that the
+engine can refuse a backward that would read overwritten values, and it has two scratch
+slots that only a running backward pass uses (``pending``, ``acc``: see the engine).
 """
 
 from __future__ import annotations
@@ -43,29 +46,6 @@ class Node:
         self.acc = None
         self.hooks = None
         self.retained = None
-
-    def input_tensors(self) -> tuple:
-        """The inputs as Tensors (or numbers), rebuilt from the saved arrays when the node
-        does not keep them: a non-leaf input becomes a tensor whose ``grad_fn`` is its parent
-        node, so the rebuilt inputs are connected to the graph exactly as the originals were."""
-        if self.inputs is not None:
-            return self.inputs
-        if self.arrays is None:
-            raise RuntimeError("this node's saved values were freed by backward (use retain_graph=True)")
-        from ..tensor import Tensor
-
-        items: list = []
-        for array, parent in zip(self.arrays, self.parents):
-            if type(parent) is Node:
-                tensor = Tensor._wrap(array)
-                tensor.requires_grad = True
-                tensor.grad_fn = parent
-                items.append(tensor)
-            elif parent is not None:
-                items.append(parent)  # a leaf: the tensor itself
-            else:
-                items.append(array)  # a constant
-        return tuple(items)
 
     def name(self) -> str:
         """The op's name as PyTorch would print it, e.g. ``MulBackward``."""

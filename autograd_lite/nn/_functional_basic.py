@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from .. import functional as _F
+from ..inplace import inplace as inplace_op
+from ..ops._fastpath import binary, unary, unary_op
 from ..ops.elementwise import Clamp, Mul, Relu, Sigmoid, Softplus, Tanh, Where
 from ..ops.linalg import Linear as LinearPrimitive
-from ..ops.primitive import apply, binary, unary
+from ..ops.primitive import apply
 from ..ops.reduction import CrossEntropy, LogSoftmax, SoftmaxSlot, Sum
 from ..ops.shape import GetItem, IndexPut
 from ..ops.special import BinaryCrossEntropy, Erf
@@ -43,13 +45,13 @@ def _shape(t: Any) -> tuple:
     return tuple(np.shape(t._data if isinstance(t, Tensor) else t))
 
 
-_relu = Relu.unary_op
+_relu = unary_op(Relu)
 
 
 def _maybe_inplace(input: Tensor, inplace: bool, name: str, fn: Any) -> Tensor:
     """Run ``fn(input)``, writing the result into ``input`` when ``inplace`` (PyTorch's ``op_``)."""
     if inplace:
-        return input._inplace(name, fn)
+        return inplace_op(input, name, fn)
     return fn(input)
 
 

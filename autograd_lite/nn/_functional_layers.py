@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..functional import _BasicGetItem
+from ..ops._fastpath import unary
 from ..ops.conv import (
     Fold,
     Im2col,
@@ -27,7 +28,7 @@ from ..ops.conv import (
     output_size,
 )
 from ..ops.linalg import Matmul
-from ..ops.primitive import apply, unary
+from ..ops.primitive import apply
 from ..ops.reduction import Sum
 from ..ops.shape import Cat, Reshape
 from ..tensor import Tensor, as_tensor

@@ -28,6 +28,7 @@ class Add(Primitive):
     grad_x = grad_out;  grad_y = grad_out
     """
 
+    promotes_types = True
     reads_inputs = False
     scalar_as_array = True
     # The operator (not np.add) so that NumPy scalars (0-d results) take the fast scalar path.
@@ -41,6 +42,7 @@ class Sub(Primitive):
     grad_x = grad_out;  grad_y = -grad_out
     """
 
+    promotes_types = True
     reads_inputs = False
     scalar_as_array = True
     forward = staticmethod(operator.sub)
@@ -53,6 +55,7 @@ class Mul(Primitive):
     grad_x = grad_out * y;  grad_y = grad_out * x
     """
 
+    promotes_types = True
     scalar_as_array = True
     forward = staticmethod(operator.mul)
     vjps = (lambda g, out, x, y: g * y, lambda g, out, x, y: g * x)
@@ -64,6 +67,7 @@ class Div(Primitive):
     grad_x = grad_out / y;  grad_y = -grad_out * x / y**2
     """
 
+    promotes_types = True
     @staticmethod
     def forward(x, y):  # type: ignore[no-untyped-def]
         if (type(y) is float or type(y) is int) and y != 0:
@@ -104,6 +108,7 @@ class Pow(Primitive):
     grad_x = grad_out * y * x**(y - 1);  grad_y = grad_out * out * log(x)  (0 where x == 0)
     """
 
+    promotes_types = True
     @staticmethod
     def forward(x, y):  # type: ignore[no-untyped-def]
         if (type(y) is float or type(y) is int) and y >= 0:
@@ -333,6 +338,7 @@ class Maximum(Primitive):
     grad_x = grad_out where x > y, half of it where x == y;  grad_y likewise.
     """
 
+    promotes_types = True
     forward = staticmethod(np.maximum)
     vjps = (
         lambda g, out, x, y: g * ((x > y) + (x == y) * 0.5),
@@ -346,6 +352,7 @@ class Minimum(Primitive):
     grad_x = grad_out where x < y, half of it where x == y;  grad_y likewise.
     """
 
+    promotes_types = True
     forward = staticmethod(np.minimum)
     vjps = (
         lambda g, out, x, y: g * ((x < y) + (x == y) * 0.5),

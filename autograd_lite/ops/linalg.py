@@ -34,6 +34,7 @@ class Matmul(Primitive):
     grad_x = grad_out @ y^T;  grad_y = x^T @ grad_out   (batch dims summed by the engine)
     """
 
+    promotes_types = True
     forward = staticmethod(np.matmul)
     vjps = (_matmul_grad_x, _matmul_grad_y)
 

@@ -1,51 +1,55 @@
-"""The Primitive base class, the registry of primitives, and ``apply``, which runs one.
+"""Primitives, and ``apply``: how every differentiable operation runs and is recorded.
 
-A primitive is declared once: ``forward`` computes the result on NumPy arrays, and
-``vjps`` holds one vector-Jacobian product per input, each a function
-``vjp(grad_out, out, *inputs, **attrs)``. VJPs are written with operators and the
-primitives' own ``call``, so the same formula runs on plain arrays (fast first-order
-backward) and on Tensors (``create_graph=True``, where the VJP is itself recorded and can
-be differentiated again).
+A primitive is declared once, as a class:
+
+* ``forward(*arrays, **attrs)`` computes the result on NumPy arrays;
+* ``vjps`` holds one vector-Jacobian product per input, each a function
+  ``vjp(grad_out, out, *inputs, **attrs)`` that turns the gradient of the output into the
+  gradient of that input (``None`` for an input with no gradient, such as an index);
+* ``formula`` and ``grad_formulas`` state the same math as data (``"out = x * y"``,
+  ``("grad_x = grad_out * y", "grad_y = grad_out * x")``): the docstring, the pictures and
+  ``explain`` all read them.
+
+VJPs are written with operators and the primitives' own ``call``, so one formula runs on
+plain arrays (an ordinary backward) and on Tensors (``create_graph=True``, where the VJP is
+itself recorded and can be differentiated again).
+
+``apply(prim, inputs, attrs)`` is the one recording path: take the arrays out of the
+inputs, run the forward, wrap the result, and, when grad mode is on and some input requires
+grad, give the result a :class:`~autograd_lite.autograd.node.Node` as its ``grad_fn``. The
+Tensor operators run specialised copies of these few lines (``ops/_fastpath.py``); a test
+checks that both build the same nodes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..autograd.grad_mode import _anomaly, _state, _threads_disabled
-from ..autograd.node import Node, VersionCounter, inplace_epoch, link_inputs, version_of
+from .._dtype import get_default_dtype
+from ..autograd.grad_mode import _anomaly, _state
+from ..autograd.node import Node, link_inputs
+from ..tensor import Tensor
 
+#: every primitive with a forward, by name (the tests, pictures and docs walk it)
 REGISTRY: dict[str, type[Primitive]] = {}
+#: the attrs of a primitive that takes none (shared, never modified)
 EMPTY: dict = {}
 
 
 class Primitive:
-    """A differentiable operation with its forward and its vector-Jacobian products."""
+    """A differentiable operation: its forward, its VJPs and its formulas."""
 
     name: ClassVar[str] = "primitive"
+    #: listed in REGISTRY (a user's autograd.Function is not)
+    registered: ClassVar[bool] = True
     backward_name: ClassVar[str] = "Backward"
-    #: the VJPs read ``out`` (the forward result), so the node keeps it.
-    saves_out: ClassVar[bool] = False
-    #: the VJPs read the input values (not just shapes), so in-place changes to them are errors.
-    reads_inputs: ClassVar[bool] = True
-    #: the VJPs always return gradients of exactly the input's shape and dtype for
-    #: elementwise-style unary use, so the engine can skip unbroadcasting (``unary`` only).
-    exact: ClassVar[bool] = False
-    #: the result is floating even for integer inputs (exp, log, ...): integers are first
-    #: converted to the default dtype, as PyTorch does (NumPy would give float64).
-    floating_only: ClassVar[bool] = False
-    #: the forward returns a view of its first input's memory (reshape, transpose, ...).
-    is_view: ClassVar[bool] = False
-    #: a Python number combined with a float32/float64 array is first made a 0-d array of the
-    #: array's dtype: the same number NumPy would cast it to, but a ufunc takes a 0-d array in
-    #: about half the time of a Python scalar on small arrays (forward and VJP alike).
-    scalar_as_array: ClassVar[bool] = False
-    #: one VJP per input; ``None`` marks an input that has no gradient (an index, a mask).
-    vjps: ClassVar[tuple[Callable[..., Any] | None, ...]] = ()
     forward: ClassVar[Callable[..., Any]]
+    #: one VJP per input; ``None`` marks an input that has no gradient (an index, a mask).
+    vjps: ClassVar[Any] = ()
     #: the forward as a formula over the inputs' names, e.g. ``"out = x * y"``. Docstrings,
     #: pictures, ``explain`` and the API reference read it (formulas are data, not prose).
     formula: ClassVar[str] = ""
@@ -57,29 +61,57 @@ class Primitive:
     #: keywords) built from other ops. ``create_graph=True`` differentiates through it, so the
     #: fused VJPs only ever run on arrays.
     composite: ClassVar[Callable[..., Any] | None] = None
-    #: ``unary``/``binary`` specialised for this primitive (made for every subclass)
-    unary_op: ClassVar[Callable[..., Any]]
-    binary_op: ClassVar[Callable[..., Any]]
+
+    # What the VJPs need, so the node keeps exactly that:
+    #: the VJPs read ``out`` (the forward result), so the node keeps it.
+    saves_out: ClassVar[bool] = False
+    #: the VJPs read the input values (not just shapes): in-place changes to them are errors.
+    reads_inputs: ClassVar[bool] = True
+
+    # How the result's dtype and memory relate to the inputs':
+    #: the result is floating even for integer inputs (exp, log, ...): integers are first
+    #: converted to the default dtype, as PyTorch does (NumPy would give float64).
+    floating_only: ClassVar[bool] = False
+    #: a binary arithmetic op: the result dtype follows PyTorch's type promotion.
+    promotes_types: ClassVar[bool] = False
+    #: the forward returns a view of its first input's memory (reshape, transpose, ...).
+    is_view: ClassVar[bool] = False
+
+    # Hints for the fast path (ops/_fastpath.py); they never change a result:
+    #: the VJP of this one-input primitive returns exactly the input's shape and dtype.
+    exact: ClassVar[bool] = False
+    #: a Python number next to a float array may be passed to the forward as a 0-d array.
+    scalar_as_array: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
         cls.backward_name = cls.__name__ + "Backward"
-        if cls.__dict__.get("forward") is not None:
+        if cls.__dict__.get("forward") is not None and cls.registered:
             REGISTRY[cls.name] = cls
         if "formula" in cls.__dict__ or "grad_formulas" in cls.__dict__:
             cls.__doc__ = describe(cls)
-        cls.unary_op = staticmethod(_make_unary(cls))
-        cls.binary_op = staticmethod(_make_binary(cls))
 
     @classmethod
     def call(cls, *inputs: Any, **attrs: Any) -> Any:
-        """Run on arrays (plain forward) or on Tensors (recorded); VJPs use this."""
+        """Run on arrays (a plain forward) or on Tensors (recorded); VJPs use this."""
         for item in inputs:
             if isinstance(item, Tensor):
                 return apply(cls, inputs, attrs)
         return cls.forward(*inputs, **attrs)
+
+    @classmethod
+    def vjp(cls, grad_out: Any, out: Any, inputs: Sequence[Any], attrs: dict, needed: Sequence[bool]) -> list:
+        """The backward protocol: one gradient per input (``None`` where not ``needed``).
+
+        The engine calls this for every node; a built-in primitive runs its table of VJPs,
+        a user's :class:`~autograd_lite.autograd.Function` its ``backward``.
+        """
+        return [
+            cls.vjps[position](grad_out, out, *inputs, **attrs) if need else None
+            for position, need in enumerate(needed)
+        ]
 
 
 def describe(prim: Any) -> str:
@@ -106,228 +138,106 @@ def describe(prim: Any) -> str:
     return "\n\n".join(parts)
 
 
+# ---------------------------------------------------------------- the recording path
+
+
+def apply(prim: Any, inputs: Sequence[Any], attrs: dict = EMPTY) -> Tensor:
+    """Run ``prim`` on ``inputs`` (Tensors, arrays or Python numbers) and record it."""
+    inputs = tuple(inputs)
+    arrays = tuple(x._data if isinstance(x, Tensor) else x for x in inputs)
+    if prim.floating_only:
+        arrays = tuple(_as_floating(a) for a in arrays)
+    out = run_forward(prim, inputs, arrays, attrs)
+    result = Tensor._wrap(out)
+    if prim.is_view and isinstance(inputs[0], Tensor):
+        share_version(result, inputs[0])
+    if _state.enabled and any(getattr(x, "requires_grad", False) for x in inputs):
+        record(prim, result, inputs, arrays, attrs, out)
+    return result
+
+
+def run_forward(prim: Any, inputs: tuple, arrays: tuple, attrs: dict) -> Any:
+    """The primitive's forward on the arrays; binary arithmetic also gets PyTorch's dtype."""
+    if not prim.promotes_types:
+        return prim.forward(*arrays, **attrs)
+    try:
+        out = prim.forward(*arrays, **attrs)
+    except ValueError:
+        raise broadcast_error(prim, *arrays) from None
+    return promote(out, inputs, arrays)
+
+
+def record(prim: Any, result: Tensor, inputs: tuple, arrays: tuple, attrs: dict, out: Any) -> Node:
+    """Make ``result`` the output of a new node for ``prim``.
+
+    Inputs that require grad are reachable through the node's parents; the node keeps the
+    input tensors themselves only when one of them is outside the graph, so that its
+    version can still be checked at backward time.
+    """
+    _, parents, versions, outside = link_inputs(inputs)
+    node = Node(prim, inputs if outside else None, arrays, attrs, out if prim.saves_out else None, parents, versions)
+    result.requires_grad = True
+    result.grad_fn = node
+    if _anomaly[0] or observers:
+        notify(node, result)
+    return node
+
+
 #: callables ``observer(node, result)`` told about every recorded node (graph drawing uses it)
 observers: list = []
 
 
-def _finish_node(node: Node, result: Tensor) -> None:
-    """The rare extras of recording: anomaly traces and observers."""
+def notify(node: Node, result: Tensor) -> None:
+    """The rare extras of recording: anomaly mode's stack trace, and the observers."""
     if _anomaly[0]:
-        import traceback
-
         node.trace = traceback.extract_stack()[:-3]
     for observer in observers:
         observer(node, result)
 
 
-def _record(prim: Any, result: Tensor, inputs: tuple, arrays: tuple, attrs: dict, out: Any) -> None:
-    """Make ``result`` the output of a new node for ``prim`` (for code that runs a forward itself)."""
-    result.requires_grad = True
-    result.grad_fn = node = Node(prim, inputs, arrays, attrs, out if prim.saves_out else None)
-    if _anomaly[0] or observers:
-        _finish_node(node, result)
+def share_version(result: Tensor, source: Tensor) -> None:
+    """A view shares its source's version counter, so a write through either is seen by both.
 
-
-def _share_version(result: Tensor, source: Any) -> None:
-    """A view shares its source's version counter; when no node will connect it to the
-    source's producer (under no_grad, or a view of a detached alias), it links to that
-    producer directly, so that writes through the view still count as writes to it."""
-    counter = source._vc
-    if counter is None:
-        counter = source._vc = VersionCounter()
-    result._vc = counter
+    When no node will connect the view to the source's producer (under no_grad, or a view
+    of a detached alias), the view remembers that producer, so that writes through the view
+    still count as writes to the producer's output.
+    """
+    result._vc = source._ensure_vc()
     if _state.enabled and source.requires_grad:
         return  # the view's own node will lead to the producer
-    producer = source.grad_fn
-    if producer is None and source._extra is not None:
-        producer = source._extra.get("producer")
+    producer = source.grad_fn or source._producer
     if producer is not None:
-        result._extra = {"producer": producer}
+        result._ensure_meta().producer = producer
 
 
-def apply(prim: Any, inputs: tuple, attrs: dict = EMPTY) -> Tensor:
-    """Run ``prim`` on ``inputs`` (Tensors, arrays or Python numbers) and record it."""
-    record = not _threads_disabled[0] or _state.enabled
-    if record:
-        arrays, parents, versions, outside = link_inputs(inputs)
-    else:
-        arrays = tuple([x._data if isinstance(x, Tensor) else x for x in inputs])
-    out = prim.forward(*arrays, **attrs) if attrs else prim.forward(*arrays)
-    result = Tensor._wrap(out)
-    if prim.is_view and isinstance(inputs[0], Tensor):
-        _share_version(result, inputs[0])
-    if record and any(parent is not None for parent in parents):  # some input requires grad
-        result.requires_grad = True
-        # inputs that require grad are reachable through their parents; the node keeps the
-        # inputs only when a tensor outside the graph needs its version checked later
-        result.grad_fn = node = Node(
-            prim, inputs if outside else None, arrays, attrs, out if prim.saves_out else None, parents, versions,
-        )
-        if _anomaly[0] or observers:
-            _finish_node(node, result)
-    return result
-
-
-def unary(prim: Any, x: Tensor, attrs: dict = EMPTY) -> Tensor:
-    """``apply`` for one Tensor input: the hot path of elementwise and reduction ops."""
-    return prim.unary_op(x, attrs)
-
-
-def _make_unary(prim: Any) -> Callable[..., Tensor]:
-    """``unary`` specialised for one primitive (a closure): Tensor methods such as
-    ``tanh`` are these functions themselves, one Python call per op."""
-
-    # The class's forward and flags, bound once: a closure variable is cheaper to read than a
-    # class attribute (primitives never change them after the class is made).
-    forward = getattr(prim, "forward", None)
-    floating_only, saves_out, is_view, fit = prim.floating_only, prim.saves_out, prim.is_view, not prim.exact
-
-    def unary_op(x: Tensor, attrs: dict = EMPTY) -> Tensor:
-        data = x._data
-        if floating_only and data.dtype.kind != "f":  # (integers become the default float dtype)
-            data = data.astype(get_default_dtype())
-        out = forward(data, **attrs) if attrs else forward(data)
-        result = _tensor_new(Tensor)  # Tensor._wrap, inlined on this hot path
-        result._data = out
-        result.grad = None
-        result.requires_grad = False
-        result.grad_fn = None
-        result._vc = None
-        result._extra = None
-        if is_view:
-            _share_version(result, x)
-        if x.requires_grad and (not _threads_disabled[0] or _state.enabled):
-            parent = x.grad_fn or x
-            version = parent.out_version if type(parent) is Node else (x._vc.value if x._vc is not None else 0)
-            result.requires_grad = True
-            # Node(...) written out slot by slot: this is the hottest allocation of the library.
-            # ``inputs`` stays None: an input that requires grad is reachable through its parent,
-            # and not holding it lets intermediate tensors die young (far less work for the GC).
-            result.grad_fn = node = _node_new(Node)
-            node.prim = prim
-            node.inputs = None
-            node.arrays = (data,)
-            node.attrs = attrs
-            node.out = out if saves_out else None
-            node.parents = (parent,)
-            node.versions = [version] if version else None
-            node.epoch = inplace_epoch[0]
-            node.fit = fit
-            node.out_version = 0
-            node.pending = 0
-            node.acc = None
-            node.hooks = None
-            node.retained = None
-            if _anomaly[0] or observers:
-                _finish_node(node, result)
-        return result
-
-    unary_op.__name__ = prim.name
-    unary_op.__doc__ = prim.__doc__
-    return unary_op
-
-
-def binary(prim: Any, x: Tensor, y: Any) -> Tensor:
-    """``apply`` for ``x op y`` where x is a Tensor and y a Tensor, array or Python number."""
-    return prim.binary_op(x, y)
-
-
-def _make_binary(prim: Any) -> Callable[..., Tensor]:
-    """``binary`` specialised for one primitive (a closure): Tensor operators such as
-    ``__mul__`` are these functions themselves, one Python call per op."""
-
-    forward = getattr(prim, "forward", None)
-    saves_out, scalar_as_array = prim.saves_out, prim.scalar_as_array
-    # The last (number, dtype, 0-d array) made for scalar_as_array: code like ``h * 1.01`` in a
-    # loop passes the same float object every time. The array is read-only, as it is shared.
-    recent = [(None, None, None)]
-
-    def binary_op(x: Tensor, y: Any) -> Tensor:
-        xd = x._data
-        xdt = xd.dtype
-        if type(y) is float or type(y) is int:  # checked first: cheaper than isinstance
-            y_is_tensor = False
-            if scalar_as_array and type(xd) is _ndarray and (xdt is _FLOAT64 or xdt is _FLOAT32):
-                last = recent[0]
-                if last[0] is y and last[1] is xdt:
-                    yd = last[2]
-                else:
-                    yd = _asarray(y, xdt)
-                    yd.flags.writeable = False
-                    recent[0] = (y, xdt, yd)
-            else:
-                yd = y
-        elif isinstance(y, Tensor):
-            y_is_tensor = True
-            yd = y._data
-        elif isinstance(y, (bool, int, float, np.number, np.bool_)):
-            y_is_tensor = False
-            yd = y
-        else:
-            y = as_tensor(y)
-            yd = y._data
-            y_is_tensor = True
-        try:
-            out = forward(xd, yd)
-        except ValueError:
-            raise _broadcast_error(prim, xd, yd) from None
-        if type(yd) is float and xdt.kind != "f":
-            # PyTorch: an integer tensor combined with a Python float gives the default dtype.
-            out = out.astype(get_default_dtype())
-        elif y_is_tensor and xdt != yd.dtype:
-            target = result_dtype(xd, yd)
-            if out.dtype != target:
-                out = out.astype(target)
-        result = _tensor_new(Tensor)  # Tensor._wrap, inlined on this hot path
-        result._data = out
-        result.grad = None
-        result.requires_grad = False
-        result.grad_fn = None
-        result._vc = None
-        result._extra = None
-        if not _threads_disabled[0] or _state.enabled:
-            x_grad = x.requires_grad
-            y_grad = y_is_tensor and y.requires_grad
-            if x_grad or y_grad:
-                px = (x.grad_fn or x) if x_grad else None
-                py = (y.grad_fn or y) if y_grad else None
-                # version_of(x, px) and version_of(y, py), inlined on this hot path
-                xv = px.out_version if type(px) is Node else (0 if x._vc is None else x._vc.value)
-                if y_is_tensor:
-                    yv = py.out_version if type(py) is Node else (0 if y._vc is None else y._vc.value)
-                else:
-                    yv = 0
-                result.requires_grad = True
-                result.grad_fn = node = _node_new(Node)  # Node(...) inlined, as in unary
-                node.prim = prim
-                # Keep the inputs only when one is a tensor outside the graph (its version must be
-                # checkable later); inputs that require grad are reachable through the parents.
-                node.inputs = (x, y) if not x_grad or (y_is_tensor and not y_grad) else None
-                node.arrays = (xd, yd)
-                node.attrs = EMPTY
-                node.out = out if saves_out else None
-                node.parents = (px, py)
-                node.versions = [xv, yv] if xv or yv else None
-                node.epoch = inplace_epoch[0]
-                # (dtype identity is enough: a false "differs" only costs the engine a check)
-                node.fit = xdt is not out.dtype or (
-                    y_is_tensor and (xd.shape != yd.shape or yd.dtype is not xdt)
-                )
-                node.out_version = 0
-                node.pending = 0
-                node.acc = None
-                node.hooks = None
-                node.retained = None
-                if _anomaly[0] or observers:
-                    _finish_node(node, result)
-        return result
-
-    binary_op.__name__ = f"__{prim.name}__"
-    binary_op.__doc__ = prim.__doc__
-    return binary_op
-
+# ---------------------------------------------------------------- dtypes
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _as_floating(array: Any) -> Any:
+    """Integer and bool arrays become the default float dtype (for floating_only primitives)."""
+    if isinstance(array, np.ndarray) and array.dtype.kind != "f":
+        return array.astype(get_default_dtype())
+    return array
+
+
+def promote(out: Any, inputs: tuple, arrays: tuple) -> Any:
+    """The result of a binary arithmetic op, cast to PyTorch's result dtype.
+
+    A Python float with an integer tensor gives the default float dtype; two tensors of
+    different dtypes give :func:`result_dtype` of the pair. Otherwise NumPy's dtype stands.
+    """
+    x, y = arrays
+    if type(y) is float and x.dtype.kind != "f":
+        return out.astype(get_default_dtype())
+    if type(x) is float and isinstance(y, np.ndarray) and y.dtype.kind != "f":
+        return out.astype(get_default_dtype())
+    if isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor) and x.dtype != y.dtype:
+        target = result_dtype(x, y)
+        if out.dtype != target:
+            return out.astype(target)
+    return out
 
 
 def result_dtype(a: Any, b: Any) -> np.dtype:
@@ -350,7 +260,8 @@ def result_dtype(a: Any, b: Any) -> np.dtype:
     return da if ca > cb else db
 
 
-def _broadcast_error(prim: Any, xd: Any, yd: Any) -> RuntimeError:
+def broadcast_error(prim: Any, xd: Any, yd: Any) -> RuntimeError:
+    """The error for two operands whose shapes do not fit together."""
     shape_x, shape_y = tuple(np.shape(xd)), tuple(np.shape(yd))
     if prim.name == "matmul":
         return RuntimeError(f"matmul: shapes {shape_x} and {shape_y} cannot be multiplied")
@@ -358,43 +269,3 @@ def _broadcast_error(prim: Any, xd: Any, yd: Any) -> RuntimeError:
         f"{prim.name}: shapes {shape_x} and {shape_y} cannot be broadcast together; sizes must be "
         "equal or 1 in each dimension, counting from the last"
     )
-
-
-def reflected(prim: Any, x: Tensor, y: Any) -> Tensor:
-    """``y op x`` where only x is known to be a Tensor (``2 - t``, ``array @ t``)."""
-    if not isinstance(y, Tensor):
-        if type(y) is float or type(y) is int or isinstance(y, (np.number, np.bool_)):
-            data = x._data
-            dtype = data.dtype
-            if prim.scalar_as_array and (type(y) is float or type(y) is int) and type(data) is _ndarray and (
-                dtype is _FLOAT64 or dtype is _FLOAT32
-            ):
-                y = _asarray(y, dtype)  # see Primitive.scalar_as_array
-            out = prim.forward(y, data)
-            if type(y) is float and data.dtype.kind != "f":
-                out = out.astype(get_default_dtype())
-            result = Tensor._wrap(out)
-            if x.requires_grad and _state.enabled:
-                parent = x.grad_fn or x
-                version = version_of(x, parent)
-                result.requires_grad = True
-                result.grad_fn = node = Node(
-                    prim, None, (y, data), EMPTY, out if prim.saves_out else None,
-                    (None, parent), [0, version] if version else None, data.dtype != out.dtype,
-                )
-                if _anomaly[0] or observers:
-                    _finish_node(node, result)
-            return result
-        y = as_tensor(y)
-    return binary(prim, y, x)
-
-
-from .._dtype import get_default_dtype  # noqa: E402
-from ..tensor import Tensor, as_tensor  # noqa: E402
-
-_tensor_new = object.__new__
-_node_new = object.__new__
-_ndarray = np.ndarray
-_asarray = np.asarray
-_FLOAT64 = np.dtype(np.float64)
-_FLOAT32 = np.dtype(np.float32)

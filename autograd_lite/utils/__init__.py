@@ -1,5 +1,6 @@
-"""Utilities: ``autograd_lite.utils.data`` holds datasets and the DataLoader."""
+"""Utilities: ``autograd_lite.utils.data`` holds datasets and the DataLoader;
+``autograd_lite.utils.allocator`` an opt-in allocator setting for benchmarks and long runs."""
 
-from . import data
+from . import allocator, data
 
-__all__ = ["data"]
+__all__ = ["allocator", "data"]

@@ -59,10 +59,7 @@ class Names:
         entry = self.tensors.get(id(tensor))
         if entry is not None and entry[1] is tensor:
             return entry[0]
-        extra = getattr(tensor, "_extra", None)
-        if extra:
-            return extra.get("name")
-        return None
+        return getattr(tensor, "name", None)
 
     def is_named_param(self, tensor: Any) -> bool:
         entry = self.tensors.get(id(tensor))

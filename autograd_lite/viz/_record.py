@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.engine import saved_inputs
 from ..autograd.node import Node
 from ..ops import primitive as _primitive
 
@@ -56,7 +57,7 @@ class Recording:
     def _observe(self, node: Node, result: Any) -> None:
         self.order.append(node)
         self.outputs[node] = result
-        self.inputs[node] = node.input_tensors()
+        self.inputs[node] = saved_inputs(node)
         stack = self._stack
         if stack:
             self.modules[node] = stack[-1]

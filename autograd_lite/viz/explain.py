@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._broadcast import unbroadcast
+from ..autograd.engine import fit_to_input, vjp_outputs
 from ..autograd.node import Node
 from ._format import DEFAULT_MAX_ELEMENTS, fmt_array, fmt_shape
 from ._names import Names
@@ -218,40 +218,27 @@ def _rule_for(rules: list[str], argname: str) -> str | None:
     return None
 
 
-def _fit(g: Any, reference: Any) -> tuple[np.ndarray, bool]:
-    g = np.asarray(g)
-    shape = np.shape(reference)
-    summed = False
-    if g.shape != shape:
-        g = np.asarray(unbroadcast(g, shape))
-        summed = True
-    dtype = np.asarray(reference).dtype
-    if g.dtype != dtype:
-        g = g.astype(dtype)
-    return g, summed
-
-
 def _input_gradients(node: Node, g: np.ndarray) -> list:
-    """What ``node`` passes to each input, computed with the engine's own VJP functions."""
-    prim = node.prim
-    if prim.vjps is None:  # autograd.Function
-        return list(prim._node_backward(node, g, False))
-    out = node.out
-    arrays = node.arrays
-    attrs = node.attrs or {}
-    return [
-        None if parent is None else prim.vjps[position](g, out, *arrays, **attrs)
-        for position, parent in enumerate(node.parents)
-    ]
+    """What ``node`` passes to each input, by the engine's own per-node step, and for each
+    whether the engine summed it over broadcast dimensions (the raw VJP had another shape)."""
+    passed: list = []
+    for position, raw in enumerate(vjp_outputs(node, g)):
+        if raw is None:
+            passed.append(None)
+            continue
+        fitted = np.asarray(fit_to_input(node, position, raw))
+        passed.append((fitted, np.shape(raw) != fitted.shape))
+    return passed
 
 
 def _local_derivative(node: Node, position: int, g: np.ndarray) -> np.ndarray | None:
     """d out / d input for an elementwise op, by running its VJP on a gradient of ones."""
-    if node.prim.name not in ELEMENTWISE or node.prim.vjps is None:
+    if node.prim.name not in ELEMENTWISE:
         return None
     ones = np.ones(np.shape(g), dtype=np.asarray(g).dtype)
+    needed = [i == position for i in range(len(node.parents))]
     try:
-        local = node.prim.vjps[position](ones, node.out, *node.arrays, **(node.attrs or {}))
+        local = node.prim.vjp(ones, node.out, node.arrays, node.attrs, needed)[position]
     except (TypeError, ValueError):
         return None
     return np.broadcast_to(np.asarray(local, dtype=np.float64), np.shape(g))
@@ -338,14 +325,13 @@ def explain(loss: Any, params: Any = None, gradient: Any = None,
         words = RULES_IN_WORDS.get(node.prim.name, "")
         step = Step(number, op, tensors[op.output].name, upstream, forward, rules, words)
         argnames = _argnames_by_position(op, len(node.parents))
-        for position, gi in enumerate(_input_gradients(node, upstream)):
-            parent = node.parents[position]
-            if parent is None or gi is None:
+        for position, passed in enumerate(_input_gradients(node, upstream)):
+            if passed is None:
                 continue
             key = _target_key(op, position, key_of_node, model)
             if key is None:
                 continue
-            fitted, summed = _fit(gi, node.arrays[position])
+            fitted, summed = passed
             step.passed.append(Passed(
                 tensors[key].name, key, argnames[position], fitted,
                 _local_derivative(node, position, upstream), summed,

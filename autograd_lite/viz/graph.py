@@ -30,6 +30,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from ..autograd.engine import saved_inputs
 from ..autograd.node import Node
 from ._format import (
     DEFAULT_MAX_ELEMENTS,
@@ -520,7 +521,7 @@ def _known_inputs(node: Node, rec: Recording | None) -> tuple | None:
     if rec is not None and node in rec.inputs:
         return rec.inputs[node]
     if node.arrays is not None:  # not freed by backward: rebuild them from the saved arrays
-        return node.input_tensors()
+        return saved_inputs(node)
     return None
 
 
