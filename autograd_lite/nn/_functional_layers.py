@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..functional import _BasicGetItem
 from ..ops.conv import (
     Fold,
     Im2col,
@@ -29,7 +28,7 @@ from ..ops.conv import (
 from ..ops.linalg import Matmul
 from ..ops.primitive import apply, unary
 from ..ops.reduction import Sum
-from ..ops.shape import Cat, Reshape
+from ..ops.shape import Cat, Reshape, _BasicGetItem
 from ..tensor import Tensor, as_tensor
 
 __all__ = [
