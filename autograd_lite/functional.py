@@ -45,7 +45,7 @@ from .ops.elementwise import (
 from .ops.linalg import Einsum, Matmul
 from .ops.primitive import apply, result_dtype
 from .ops.reduction import Amax, Amin, LogSoftmax, LogSumExp, Prod, Sum
-from .ops.shape import Cat, Expand, Gather, GetItem, IndexPut, Permute, Reshape, _is_basic
+from .ops.shape import Cat, Expand, Gather, GetItem, IndexPut, Permute, Reshape, _BasicGetItem, _is_basic
 from .tensor import Tensor, _normalize_dims, as_tensor
 
 
@@ -794,13 +794,6 @@ def getitem(input: Tensor, key: Any) -> Tensor:
         return unary(GetItem, input, {"index": key})
     except IndexError as error:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {tuple(input.shape)}: {error}") from None
-
-
-class _BasicGetItem(GetItem):
-    """Basic indexing (ints, slices, None, Ellipsis): the forward is a view."""
-
-    name = "getitem_view"
-    is_view = True
 
 
 def index_put(input: Tensor, index: Any, values: Any) -> Tensor:

@@ -3,8 +3,8 @@
 The tables list what autograd_lite has, read from the library itself: the top-level
 functions and factories, the Tensor methods, every ``nn`` module, ``nn.functional``,
 ``nn.init`` and ``nn.utils``, the optimizers and schedulers, ``utils.data``, and every
-registered primitive (``autograd_lite.ops.primitive.REGISTRY``) with the derivative rules
-from its docstring. Each row names its PyTorch counterpart; ``tests/test_docs.py`` checks
+registered primitive (``autograd_lite.ops.primitive.REGISTRY``) with its formulas (its
+``formula`` and ``grad_formulas``). Each row names its PyTorch counterpart; ``tests/test_docs.py`` checks
 with PyTorch installed that every counterpart named here really exists.
 
     python scripts/gen_compat_table.py           # rewrite the tables in docs/pytorch-compat.md
@@ -274,6 +274,20 @@ def data() -> list[str]:
     return ["", "### utils.data", "", *_table(["autograd_lite", "PyTorch", "What it is"], rows)]
 
 
+def _input_names(prim: Any) -> list[str]:
+    """The inputs' names, as the primitive's VJPs (and so its formulas) call them."""
+    vjps = prim.vjps
+    first = next((v for v in vjps if v is not None), None) if isinstance(vjps, tuple) else vjps[0]
+    params = list(inspect.signature(first).parameters.values())[2:]  # after grad_out, out
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _notes(prim: Any) -> str:
+    """The first paragraph of the primitive's own docstring (its formulas follow it), if it has one."""
+    first = inspect.cleandoc(prim.__doc__ or "").split("\n\n")[0]
+    return "" if first == prim.formula else " ".join(line.strip() for line in first.splitlines())
+
+
 def primitives() -> list[str]:
     import autograd_lite  # noqa: F401  (registers every primitive)
     from autograd_lite.ops.primitive import REGISTRY
@@ -281,28 +295,27 @@ def primitives() -> list[str]:
     rows = []
     for name in sorted(REGISTRY):
         prim = REGISTRY[name]
-        # paragraphs of the docstring: the first is the forward, those naming grad_ are the VJPs
-        paragraphs = [" ".join(line.strip() for line in block.splitlines())
-                      for block in inspect.cleandoc(prim.__doc__ or "").split("\n\n") if block.strip()]
-        forward = paragraphs[0] if paragraphs else ""
-        rules = [paragraph for paragraph in paragraphs[1:] if "grad_" in paragraph]
+        names = _input_names(prim)
+        rules = [rule if rule is not None else f"{names[i] if i < len(names) else f'input {i}'}: no gradient"
+                 for i, rule in enumerate(prim.grad_formulas)]
         flags = [flag for flag, on in (("view", prim.is_view), ("saves output", prim.saves_out),
                                        ("shapes only", not prim.reads_inputs)) if on]
         # the class links to its rendered source on the API page "ops (primitives)"
         link = f"[`{prim.__name__}`][{prim.__module__}.{prim.__name__}]"
-        rows.append([code(name), link, code(prim.__module__.replace(".", "/") + ".py"), cell(forward),
-                     cell("; ".join(rules)), ", ".join(flags)])
+        rows.append([code(name), link, code(prim.__module__.replace(".", "/") + ".py"), cell(prim.formula),
+                     cell(";  ".join(rules)), cell(_notes(prim)), ", ".join(flags)])
     return [
         "",
         "### Primitives",
         "",
         f"The {len(rows)} registered primitives (`autograd_lite.ops.primitive.REGISTRY`): every other "
-        "differentiable function is a composite of these. The forward and the VJP rules are the first "
-        "paragraphs of each primitive's docstring. Flags: *view* (the output shares the input's memory), "
+        "differentiable function is a composite of these. The forward and the VJP rules are each "
+        "primitive's `formula` and `grad_formulas`; the notes are the first paragraph of its docstring. "
+        "Flags: *view* (the output shares the input's memory), "
         "*saves output* (the VJP reads the forward result), *shapes only* (the VJP needs the inputs' "
         "shapes, not their values, so modifying an input in place after the op is allowed).",
         "",
-        *_table(["name", "class", "file", "forward", "VJP (gradient rules)", "flags"], rows),
+        *_table(["name", "class", "file", "forward", "VJP (gradient rules)", "notes", "flags"], rows),
     ]
 
 

@@ -108,10 +108,10 @@ def test_text_reads_as_a_worked_chain_rule_example():
     assert text.startswith("Backward pass of loss = ")
     assert "Step 1: loss = mul(0.5, t7)" in text
     assert "backward starts with 1" in text
-    assert "grad_x = grad_out * out * (1 - out)" in text  # the sigmoid's rule, from its docstring
+    assert "grad_x = grad_out * out * (1 - out)" in text  # the sigmoid's rule, from its grad_formulas
     assert "its own output: at most 0.25, so every sigmoid shrinks the gradient" in words  # in words
     assert "added into hidden.weight.grad" in text
-    # one fused op per layer, its inputs called x, weight and bias, its rules from its docstring
+    # one fused op per layer, its inputs called x, weight and bias, its rules from its grad_formulas
     assert "t1 = linear(x, hidden.weight, hidden.bias)" in text
     assert "Step 8: t1 = linear(x, hidden.weight, hidden.bias)" in text
     assert "out = x @ weight^T + bias   with x = t2, weight = output.weight, bias = output.bias" in text

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..functional import _BasicGetItem
 from ..ops._fastpath import unary
 from ..ops.conv import (
     Fold,
@@ -30,7 +29,7 @@ from ..ops.conv import (
 from ..ops.linalg import Matmul
 from ..ops.primitive import apply
 from ..ops.reduction import Sum
-from ..ops.shape import Cat, Reshape
+from ..ops.shape import Cat, Reshape, _BasicGetItem
 from ..tensor import Tensor, as_tensor
 
 __all__ = [

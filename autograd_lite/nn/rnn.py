@@ -32,13 +32,13 @@ import numpy as np
 
 from .. import functional as _F
 from .._dtype import as_dtype, get_default_dtype
-from ..functional import _BasicGetItem
 from ..ops._fastpath import unary
 from ..ops.elementwise import Relu, Sigmoid, Tanh
 from ..ops.linalg import Linear as LinearPrimitive
 from ..ops.linalg import Matmul
 from ..ops.primitive import apply
 from ..ops.recurrent import Recurrent
+from ..ops.shape import _BasicGetItem
 from ..tensor import Tensor, as_tensor
 from . import init
 from ._functional_basic import dropout

@@ -111,14 +111,14 @@ def _fold(cols: Any, output_size: Pair, kernel_size: Pair, stride: Pair, dilatio
 
 
 class Unfold(Primitive):
-    """out[n, c, i, j, oh, ow] = x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]  (im2col, a strided view)
-
-    Padding positions hold ``pad_value`` (0 for convolution, -inf for max pooling); they are
-    constants, so they receive no gradient.
-
-    grad_x = Fold(grad_out): each input pixel sums the gradients of every window entry that
-    saw it (the adjoint of copying a pixel into several windows is adding them back).
+    """im2col, as a strided view. Padding positions hold ``pad_value`` (0 for convolution, -inf
+    for max pooling); they are constants, so they receive no gradient. In the gradient each input
+    pixel sums the gradients of every window entry that saw it (the adjoint of copying a pixel
+    into several windows is adding them back).
     """
+
+    formula = "out = the windows of x: out[n, c, i, j, oh, ow] = x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]"
+    grad_formulas = ("grad_x = Fold(grad_out)",)
 
     reads_inputs = False
     is_view = True
@@ -128,26 +128,27 @@ class Unfold(Primitive):
         return unfold_view(x, kernel_size, stride, dilation, padding, pad_value)
 
     vjps = (
-        lambda g, out, x, kernel_size, stride, dilation, padding, pad_value=0.0: Fold.call(
-            g, output_size=tuple(x.shape[2:]), kernel_size=kernel_size, stride=stride,
+        lambda grad_out, out, x, kernel_size, stride, dilation, padding, pad_value=0.0: Fold.call(
+            grad_out, output_size=tuple(x.shape[2:]), kernel_size=kernel_size, stride=stride,
             dilation=dilation, padding=padding,
         ),
     )
 
 
 class Fold(Primitive):
-    """out[n, c, y, x] = sum of cols[n, c, i, j, oh, ow] over all (i, j, oh, ow) whose window
-    entry lands on pixel (y, x) of the padded image, padding then cropped (col2im)
+    """col2im. In the gradient each window entry reads the gradient of the pixel it was added to."""
 
-    grad_cols = Unfold(grad_out) with zero padding: each window entry reads the gradient of
-    the pixel it was added to.
-    """
+    formula = (
+        "out = the image whose pixels sum the window entries of cols that land on them "
+        "(padding then cropped)"
+    )
+    grad_formulas = ("grad_cols = Unfold(grad_out) with zero padding",)
 
     reads_inputs = False
     forward = staticmethod(_fold)
     vjps = (
-        lambda g, out, cols, output_size, kernel_size, stride, dilation, padding: Unfold.call(
-            g, kernel_size=kernel_size, stride=stride, dilation=dilation, padding=padding,
+        lambda grad_out, out, cols, output_size, kernel_size, stride, dilation, padding: Unfold.call(
+            grad_out, kernel_size=kernel_size, stride=stride, dilation=dilation, padding=padding,
         ),
     )
 
@@ -230,17 +231,18 @@ def _col2im(cols: Any, input_size: Pair, kernel_size: Pair, stride: Pair, dilati
 
 
 class Im2col(Primitive):
-    """out[n, g, (c, i, j), oh * R + ow] = x_pad[n, g*Cg + c, oh*sh + i*dh, ow*sw + j*dw]
-
-    The windows of x laid out for one batched matmul with a ``(G, Og, Cg*kh*kw)`` weight
+    """The windows of x laid out for one batched matmul with a ``(G, Og, Cg*kh*kw)`` weight
     (see the module docstring). For stride 1, R is the padded width Wp and the entries with
     ow >= OW are junk (they copy real pixels of the next row or padding), which the
     convolution crops after the matmul; otherwise R = OW. With a ``bias_row`` value each
     group gets one more row filled with it: ones carry the bias through the matmul.
 
-    grad_x = Col2im(grad_out): every entry's gradient is added back onto the pixel it copied
-    (junk entries included, so this is the exact adjoint; the ones row is constant).
+    In the gradient every entry's gradient is added back onto the pixel it copied (junk entries
+    included, so this is the exact adjoint; the ones row is constant).
     """
+
+    formula = "out = im2col(x): out[n, g, (c, i, j), oh * R + ow] = x_pad[n, g*Cg + c, oh*sh + i*dh, ow*sw + j*dw]"
+    grad_formulas = ("grad_x = Col2im(grad_out)",)
 
     reads_inputs = False
 
@@ -249,26 +251,26 @@ class Im2col(Primitive):
         return _im2col(x, kernel_size, stride, dilation, padding, groups, bias_row)[0]
 
     vjps = (
-        lambda g, out, x, kernel_size, stride, dilation, padding, groups, bias_row=None: Col2im.call(
-            g, input_size=tuple(x.shape[2:]), kernel_size=kernel_size, stride=stride,
+        lambda grad_out, out, x, kernel_size, stride, dilation, padding, groups, bias_row=None: Col2im.call(
+            grad_out, input_size=tuple(x.shape[2:]), kernel_size=kernel_size, stride=stride,
             dilation=dilation, padding=padding, bias_row=bias_row is not None,
         ),
     )
 
 
 class Col2im(Primitive):
-    """out = the image whose pixels sum the Im2col entries that copied them (Im2col's adjoint;
-    with ``bias_row`` the last row of each group, a constant, is ignored)
-
-    grad_cols = Im2col(grad_out): each entry reads the gradient of its pixel; the ignored row
-    gets zeros (``bias_row=0.0``).
+    """Im2col's adjoint. With ``bias_row`` the last row of each group, a constant, is ignored, and
+    gets zeros in the gradient (``bias_row=0.0``); every other entry reads the gradient of its pixel.
     """
+
+    formula = "out = the image whose pixels sum the Im2col entries of cols that copied them"
+    grad_formulas = ("grad_cols = Im2col(grad_out)",)
 
     reads_inputs = False
     forward = staticmethod(_col2im)
     vjps = (
-        lambda g, out, cols, input_size, kernel_size, stride, dilation, padding, bias_row=False: Im2col.call(
-            g, kernel_size=kernel_size, stride=stride, dilation=dilation, padding=padding,
+        lambda grad_out, out, cols, input_size, kernel_size, stride, dilation, padding, bias_row=False: Im2col.call(
+            grad_out, kernel_size=kernel_size, stride=stride, dilation=dilation, padding=padding,
             groups=cols.shape[1], bias_row=0.0 if bias_row else None,
         ),
     )
@@ -299,31 +301,31 @@ def _window_spread(g: Any, input_size: Pair, kernel_size: Pair, stride: Pair, pa
 
 
 class WindowSum(Primitive):
-    """out[n, c, oh, ow] = sum of x_pad over the window at (oh, ow)  (zero padding)
+    """Zero padding. In the gradient every pixel of a window receives that window's gradient."""
 
-    grad_x = WindowSpread(grad_out): every pixel of a window receives that window's gradient.
-    """
+    formula = "out = the sum of x_pad over each window: out[n, c, oh, ow] = sum of the window at (oh, ow)"
+    grad_formulas = ("grad_x = WindowSpread(grad_out)",)
 
     reads_inputs = False
     forward = staticmethod(_window_sum)
     vjps = (
-        lambda g, out, x, kernel_size, stride, padding: WindowSpread.call(
-            g, input_size=tuple(x.shape[2:]), kernel_size=kernel_size, stride=stride, padding=padding,
+        lambda grad_out, out, x, kernel_size, stride, padding: WindowSpread.call(
+            grad_out, input_size=tuple(x.shape[2:]), kernel_size=kernel_size, stride=stride, padding=padding,
         ),
     )
 
 
 class WindowSpread(Primitive):
-    """out[n, c, y, x] = sum of g[n, c, oh, ow] over the windows (oh, ow) that contain (y, x)
+    """WindowSum's VJP. In the gradient each window collects the gradient of all its pixels."""
 
-    grad_g = WindowSum(grad_out): each window collects the gradient of all its pixels.
-    """
+    formula = "out = at every pixel (y, x), the sum of g[n, c, oh, ow] over the windows (oh, ow) that contain it"
+    grad_formulas = ("grad_g = WindowSum(grad_out)",)
 
     reads_inputs = False
     forward = staticmethod(_window_spread)
     vjps = (
-        lambda g2, out, g, input_size, kernel_size, stride, padding: WindowSum.call(
-            g2, kernel_size=kernel_size, stride=stride, padding=padding,
+        lambda grad_out, out, g, input_size, kernel_size, stride, padding: WindowSum.call(
+            grad_out, kernel_size=kernel_size, stride=stride, padding=padding,
         ),
     )
 
@@ -414,21 +416,22 @@ def windows_overlap(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
     return any(s < d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation, strict=True))
 
 
-def _max_pool_vjp(g, out, x, kernel_size, stride, dilation, padding):  # type: ignore[no-untyped-def]
+def _max_pool_vjp(grad_out, out, x, kernel_size, stride, dilation, padding):  # type: ignore[no-untyped-def]
     index, dead = max_index(x, out, kernel_size, stride, dilation, padding)
     if dead is not None:  # windows of padding only are constants: no gradient
-        g = g * ~dead
+        grad_out = grad_out * ~dead
     unique = not windows_overlap(kernel_size, stride, dilation) and dead is None
-    return PoolScatter.call(g, index=index, shape=tuple(x.shape), unique=unique)
+    return PoolScatter.call(grad_out, index=index, shape=tuple(x.shape), unique=unique)
 
 
 class MaxPool2d(Primitive):
-    """out[n, c, oh, ow] = max of x over the window at (oh, ow)  (padding counts as -inf)
-
-    grad_x = grad_out scattered to one position per window, the maximum PyTorch picks (the
-    first one; ties are not shared). Those positions are constants, so differentiating the
-    VJP again gives PoolScatter's VJP: a gather of the incoming gradient at them.
+    """Padding counts as -inf. The gradient goes to one position per window, the maximum PyTorch
+    picks (the first one; ties are not shared). Those positions are constants, so differentiating
+    the VJP again gives PoolScatter's VJP: a gather of the incoming gradient at them.
     """
+
+    formula = "out = max of x over each window: out[n, c, oh, ow] = max of the window at (oh, ow)"
+    grad_formulas = ("grad_x = grad_out scattered to the position of each window's maximum",)
 
     saves_out = True
     forward = staticmethod(window_max)
@@ -447,10 +450,11 @@ def _flat_scatter(g: Any, index: np.ndarray, shape: tuple, unique: bool) -> np.n
 
 
 class PoolGather(Primitive):
-    """out = x.reshape(-1)[index]  (``index``: flat positions, such as the maxima max pooling picked)
+    """``index`` holds flat positions, such as the maxima max pooling picked. In the gradient each
+    entry's gradient goes back to the position it came from."""
 
-    grad_x = PoolScatter(grad_out): each entry's gradient goes back to the position it came from.
-    """
+    formula = "out = x.reshape(-1)[index]"
+    grad_formulas = ("grad_x = PoolScatter(grad_out)",)
 
     reads_inputs = False
 
@@ -459,17 +463,17 @@ class PoolGather(Primitive):
         return np.take(np.reshape(x, -1), index)
 
     vjps = (
-        lambda g, out, x, index, unique=False: PoolScatter.call(
-            g, index=index, shape=tuple(x.shape), unique=unique
+        lambda grad_out, out, x, index, unique=False: PoolScatter.call(
+            grad_out, index=index, shape=tuple(x.shape), unique=unique
         ),
     )
 
 
 class PoolScatter(Primitive):
-    """out = zeros(shape) with g added at the flat positions ``index`` (repeats accumulate)
+    """In the gradient each entry reads the gradient of the position it went to."""
 
-    grad_g = PoolGather(grad_out): each entry reads the gradient of the position it went to.
-    """
+    formula = "out = zeros(shape) with g added at the flat positions index (repeats accumulate)"
+    grad_formulas = ("grad_g = PoolGather(grad_out)",)
 
     reads_inputs = False
 
@@ -477,7 +481,9 @@ class PoolScatter(Primitive):
     def forward(g, index, shape, unique=False):  # type: ignore[no-untyped-def]
         return _flat_scatter(g, index, shape, unique)
 
-    vjps = (lambda g2, out, g, index, shape, unique=False: PoolGather.call(g2, index=index, unique=unique),)
+    vjps = (
+        lambda grad_out, out, g, index, shape, unique=False: PoolGather.call(grad_out, index=index, unique=unique),
+    )
 
 
 # ---------------------------------------------------------------- table lookup (Embedding)
@@ -489,11 +495,11 @@ def _row_scatter(g: Any, index: np.ndarray, num_rows: int) -> np.ndarray:
 
 
 class RowGather(Primitive):
-    """out[..., :] = weight[index[...], :]  (an embedding lookup)
+    """An embedding lookup. In the gradient rows add up the gradients of every position that read
+    them; positions whose index equals ``padding_idx`` send nothing (PyTorch's rule)."""
 
-    grad_weight = RowScatter(grad_out * keep): rows add up the gradients of every position that
-    read them; positions whose index equals ``padding_idx`` send nothing (PyTorch's rule).
-    """
+    formula = "out = weight[index]: one row of weight for every entry of index"
+    grad_formulas = ("grad_weight = RowScatter(grad_out * (index != padding_idx))",)
 
     reads_inputs = False
 
@@ -502,18 +508,18 @@ class RowGather(Primitive):
         return np.take(weight, index, axis=0)
 
     vjps = (
-        lambda g, out, weight, index, padding_idx=None: RowScatter.call(
-            g if padding_idx is None else g * (index != padding_idx)[..., None],
+        lambda grad_out, out, weight, index, padding_idx=None: RowScatter.call(
+            grad_out if padding_idx is None else grad_out * (index != padding_idx)[..., None],
             index=index, num_rows=weight.shape[0],
         ),
     )
 
 
 class RowScatter(Primitive):
-    """out = zeros(num_rows, ...) with g[...] added at row index[...]  (RowGather's VJP)
+    """RowGather's VJP. In the gradient each position reads the gradient of the row it went to."""
 
-    grad_g = RowGather(grad_out): each position reads the gradient of the row it went to.
-    """
+    formula = "out = zeros(num_rows, ...) with each row of g added at its row of index"
+    grad_formulas = ("grad_g = RowGather(grad_out)",)
 
     reads_inputs = False
 
@@ -521,4 +527,4 @@ class RowScatter(Primitive):
     def forward(g, index, num_rows):  # type: ignore[no-untyped-def]
         return _row_scatter(g, index, num_rows)
 
-    vjps = (lambda g2, out, g, index, num_rows: RowGather.call(g2, index=index),)
+    vjps = (lambda grad_out, out, g, index, num_rows: RowGather.call(grad_out, index=index),)

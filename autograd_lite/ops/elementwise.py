@@ -23,49 +23,44 @@ def _silent(fn):  # type: ignore[no-untyped-def]
 
 
 class Add(Primitive):
-    """out = x + y
-
-    grad_x = grad_out;  grad_y = grad_out
-    """
+    formula = "out = x + y"
+    grad_formulas = ("grad_x = grad_out", "grad_y = grad_out")
 
     promotes_types = True
     reads_inputs = False
     scalar_as_array = True
     # The operator (not np.add) so that NumPy scalars (0-d results) take the fast scalar path.
     forward = staticmethod(operator.add)
-    vjps = (lambda g, out, x, y: g, lambda g, out, x, y: g)
+    vjps = (lambda grad_out, out, x, y: grad_out, lambda grad_out, out, x, y: grad_out)
 
 
 class Sub(Primitive):
-    """out = x - y
-
-    grad_x = grad_out;  grad_y = -grad_out
-    """
+    formula = "out = x - y"
+    grad_formulas = ("grad_x = grad_out", "grad_y = -grad_out")
 
     promotes_types = True
     reads_inputs = False
     scalar_as_array = True
     forward = staticmethod(operator.sub)
-    vjps = (lambda g, out, x, y: g, lambda g, out, x, y: -g)
+    vjps = (lambda grad_out, out, x, y: grad_out, lambda grad_out, out, x, y: -grad_out)
 
 
 class Mul(Primitive):
-    """out = x * y
-
-    grad_x = grad_out * y;  grad_y = grad_out * x
-    """
+    formula = "out = x * y"
+    grad_formulas = ("grad_x = grad_out * y", "grad_y = grad_out * x")
 
     promotes_types = True
     scalar_as_array = True
     forward = staticmethod(operator.mul)
-    vjps = (lambda g, out, x, y: g * y, lambda g, out, x, y: g * x)
+    vjps = (lambda grad_out, out, x, y: grad_out * y, lambda grad_out, out, x, y: grad_out * x)
 
 
 class Div(Primitive):
-    """out = x / y
+    """Division by zero gives inf or nan quietly, as in PyTorch; integers divide to the default
+    float dtype."""
 
-    grad_x = grad_out / y;  grad_y = -grad_out * x / y**2
-    """
+    formula = "out = x / y"
+    grad_formulas = ("grad_x = grad_out / y", "grad_y = -grad_out * x / y**2")
 
     promotes_types = True
     @staticmethod
@@ -81,32 +76,35 @@ class Div(Primitive):
         return out
 
     # Div.call: dividing by a zero gives inf quietly, as in the forward.
-    vjps = (lambda g, out, x, y: Div.call(g, y), lambda g, out, x, y: Div.call(-g * x, y * y))
+    vjps = (
+        lambda grad_out, out, x, y: Div.call(grad_out, y),
+        lambda grad_out, out, x, y: Div.call(-grad_out * x, y * y),
+    )
 
 
 def _integral(v):  # type: ignore[no-untyped-def]
     return v.dtype.kind in "iub" if hasattr(v, "dtype") else not isinstance(v, float)
 
 
-def _pow_grad_base(g, out, x, y):  # type: ignore[no-untyped-def]
+def _pow_grad_base(grad_out, out, x, y):  # type: ignore[no-untyped-def]
     if type(y) is int and y == 2:
-        # the square: g * 2x, with 2x as x + x (exact), so it rounds as g * 2 * x does, with two
-        # array operations instead of x ** 1 and a multiplication by a Python number
-        return g * (x + x)
-    return g * y * Pow.call(x, y - 1)
+        # the square: grad_out * 2x, with 2x as x + x (exact), so it rounds as grad_out * 2 * x
+        # does, with two array operations instead of x ** 1 and a multiplication by a Python number
+        return grad_out * (x + x)
+    return grad_out * y * Pow.call(x, y - 1)
 
 
-def _pow_grad_exponent(g, out, x, y):  # type: ignore[no-untyped-def]
+def _pow_grad_exponent(grad_out, out, x, y):  # type: ignore[no-untyped-def]
     # d(x**y)/dy = x**y * log(x). At x == 0 PyTorch uses 0 (the limit for y > 0).
     safe_x = Where.call(x == 0, 1.0, x)
-    return g * out * Log.call(safe_x)
+    return grad_out * out * Log.call(safe_x)
 
 
 class Pow(Primitive):
-    """out = x ** y
+    """grad_y is 0 where x == 0 (the limit for y > 0), as in PyTorch."""
 
-    grad_x = grad_out * y * x**(y - 1);  grad_y = grad_out * out * log(x)  (0 where x == 0)
-    """
+    formula = "out = x ** y"
+    grad_formulas = ("grad_x = grad_out * y * x**(y - 1)", "grad_y = grad_out * out * log(x)")
 
     promotes_types = True
     @staticmethod
@@ -124,100 +122,88 @@ class Pow(Primitive):
 
 
 class Neg(Primitive):
-    """out = -x
-
-    grad_x = -grad_out
-    """
+    formula = "out = -x"
+    grad_formulas = ("grad_x = -grad_out",)
 
     exact = True
     reads_inputs = False
     forward = staticmethod(operator.neg)
-    vjps = (lambda g, out, x: -g,)
+    vjps = (lambda grad_out, out, x: -grad_out,)
 
 
 class Exp(Primitive):
-    """out = exp(x)
-
-    grad_x = grad_out * out
-    """
+    formula = "out = exp(x)"
+    grad_formulas = ("grad_x = grad_out * out",)
 
     floating_only = True
     exact = True
     forward = _silent(np.exp)
     saves_out = True
-    vjps = (lambda g, out, x: g * out,)
+    vjps = (lambda grad_out, out, x: grad_out * out,)
 
 
 class Log(Primitive):
-    """out = log(x)  (log(0) = -inf, log of a negative number = nan, as in PyTorch)
+    """log(0) = -inf and the log of a negative number is nan, as in PyTorch."""
 
-    grad_x = grad_out / x
-    """
+    formula = "out = log(x)"
+    grad_formulas = ("grad_x = grad_out / x",)
 
     floating_only = True
     exact = True
     forward = _silent(np.log)
-    vjps = (lambda g, out, x: Div.call(g, x),)
+    vjps = (lambda grad_out, out, x: Div.call(grad_out, x),)
 
 
 class Sqrt(Primitive):
-    """out = sqrt(x)
-
-    grad_x = grad_out / (2 * out)
-    """
+    formula = "out = sqrt(x)"
+    grad_formulas = ("grad_x = grad_out / (2 * out)",)
 
     floating_only = True
     exact = True
     forward = _silent(np.sqrt)
     saves_out = True
-    vjps = (lambda g, out, x: Div.call(g, 2 * out),)
+    vjps = (lambda grad_out, out, x: Div.call(grad_out, 2 * out),)
 
 
 class Abs(Primitive):
-    """out = |x|
+    """The gradient at x == 0 is 0, as in PyTorch."""
 
-    grad_x = grad_out * sign(x)  (0 at x == 0, as in PyTorch)
-    """
+    formula = "out = |x|"
+    grad_formulas = ("grad_x = grad_out * sign(x)",)
 
     exact = True
     forward = staticmethod(np.abs)
-    vjps = (lambda g, out, x: g * Sign.call(x),)
+    vjps = (lambda grad_out, out, x: grad_out * Sign.call(x),)
 
 
 class Sign(Primitive):
-    """out = sign(x), piecewise constant.
-
-    grad_x = 0
-    """
+    formula = "out = sign(x)"
+    grad_formulas = ("grad_x = 0",)
 
     exact = True
     reads_inputs = False
     forward = staticmethod(np.sign)
-    vjps = (lambda g, out, x: g * 0,)
+    vjps = (lambda grad_out, out, x: grad_out * 0,)
 
 
 class Sin(Primitive):
-    """out = sin(x)
-
-    grad_x = grad_out * cos(x)
-    """
+    formula = "out = sin(x)"
+    grad_formulas = ("grad_x = grad_out * cos(x)",)
 
     floating_only = True
     exact = True
     forward = staticmethod(np.sin)
-    vjps = (lambda g, out, x: g * Cos.call(x),)
+    vjps = (lambda grad_out, out, x: grad_out * Cos.call(x),)
 
 
 class Cos(Primitive):
-    """out = cos(x)
-
-    grad_x = -grad_out * sin(x)
-    """
+    formula = "out = cos(x)"
+    grad_formulas = ("grad_x = -grad_out * sin(x)",)
 
     floating_only = True
     exact = True
     forward = staticmethod(np.cos)
-    vjps = (lambda g, out, x: -g * Sin.call(x),)
+    vjps = (lambda grad_out, out, x: -grad_out * Sin.call(x),)
 
 
 _ONES: dict = {}
@@ -237,16 +223,16 @@ def _one_minus(value):  # type: ignore[no-untyped-def]
 
 
 class Tanh(Primitive):
-    """out = tanh(x)  (NumPy's tanh saturates to ±1 without overflow)
+    """NumPy's tanh saturates to ±1 without overflow."""
 
-    grad_x = grad_out * (1 - out**2)
-    """
+    formula = "out = tanh(x)"
+    grad_formulas = ("grad_x = grad_out * (1 - out**2)",)
 
     floating_only = True
     exact = True
     forward = staticmethod(np.tanh)
     saves_out = True
-    vjps = (lambda g, out, x: g * _one_minus(out * out),)
+    vjps = (lambda grad_out, out, x: grad_out * _one_minus(out * out),)
 
 
 def _sigmoid(x):  # type: ignore[no-untyped-def]
@@ -260,16 +246,16 @@ def _sigmoid(x):  # type: ignore[no-untyped-def]
 
 
 class Sigmoid(Primitive):
-    """out = 1 / (1 + exp(-x)), computed as exp(-logaddexp(0, -x)) so nothing can overflow.
+    """Computed as exp(-logaddexp(0, -x)) (from exp(-|x|) for large arrays), so nothing can overflow."""
 
-    grad_x = grad_out * out * (1 - out)
-    """
+    formula = "out = 1 / (1 + exp(-x))"
+    grad_formulas = ("grad_x = grad_out * out * (1 - out)",)
 
     floating_only = True
     exact = True
     forward = staticmethod(_sigmoid)
     saves_out = True
-    vjps = (lambda g, out, x: g * out * _one_minus(out),)
+    vjps = (lambda grad_out, out, x: grad_out * out * _one_minus(out),)
 
 
 def _relu(x):  # type: ignore[no-untyped-def]
@@ -286,40 +272,38 @@ def _softplus(x):  # type: ignore[no-untyped-def]
 
 
 class Softplus(Primitive):
-    """out = log(1 + exp(x)), evaluated as max(x, 0) + log1p(exp(-|x|)).
+    """Evaluated as max(x, 0) + log1p(exp(-|x|)): exact, and nothing overflows."""
 
-    grad_x = grad_out * sigmoid(x)
-    """
+    formula = "out = log(1 + exp(x))"
+    grad_formulas = ("grad_x = grad_out * sigmoid(x)",)
 
     floating_only = True
     exact = True
     forward = staticmethod(_softplus)
-    vjps = (lambda g, out, x: g * Sigmoid.call(x),)
+    vjps = (lambda grad_out, out, x: grad_out * Sigmoid.call(x),)
 
 
 class Relu(Primitive):
-    """out = max(x, 0)
+    """The kink at 0 gets gradient 0, as in PyTorch."""
 
-    grad_x = grad_out * (x > 0)   (the kink at 0 gets gradient 0, as in PyTorch)
-    """
+    formula = "out = max(x, 0)"
+    grad_formulas = ("grad_x = grad_out * (x > 0)",)
 
     exact = True
     forward = staticmethod(_relu)
-    vjps = (lambda g, out, x: g * (x > 0),)
+    vjps = (lambda grad_out, out, x: grad_out * (x > 0),)
 
 
 class Clamp(Primitive):
-    """out = min(max(x, min), max)
-
-    grad_x = grad_out where min <= x <= max, else 0
-    """
+    formula = "out = min(max(x, min), max)"
+    grad_formulas = ("grad_x = grad_out where min <= x <= max, else 0",)
 
     exact = True
     @staticmethod
     def forward(x, min=None, max=None):  # type: ignore[no-untyped-def]
         return np.clip(x, min, max)
 
-    vjps = (lambda g, out, x, min=None, max=None: g * _inside(x, min, max),)
+    vjps = (lambda grad_out, out, x, min=None, max=None: grad_out * _inside(x, min, max),)
 
 
 def _inside(x, low, high):  # type: ignore[no-untyped-def]
@@ -333,94 +317,90 @@ def _inside(x, low, high):  # type: ignore[no-untyped-def]
 
 
 class Maximum(Primitive):
-    """out = max(x, y) elementwise
-
-    grad_x = grad_out where x > y, half of it where x == y;  grad_y likewise.
-    """
+    formula = "out = max(x, y) elementwise"
+    grad_formulas = (
+        "grad_x = grad_out where x > y, half of it where x == y",
+        "grad_y = grad_out where y > x, half of it where x == y",
+    )
 
     promotes_types = True
     forward = staticmethod(np.maximum)
     vjps = (
-        lambda g, out, x, y: g * ((x > y) + (x == y) * 0.5),
-        lambda g, out, x, y: g * ((y > x) + (x == y) * 0.5),
+        lambda grad_out, out, x, y: grad_out * ((x > y) + (x == y) * 0.5),
+        lambda grad_out, out, x, y: grad_out * ((y > x) + (x == y) * 0.5),
     )
 
 
 class Minimum(Primitive):
-    """out = min(x, y) elementwise
-
-    grad_x = grad_out where x < y, half of it where x == y;  grad_y likewise.
-    """
+    formula = "out = min(x, y) elementwise"
+    grad_formulas = (
+        "grad_x = grad_out where x < y, half of it where x == y",
+        "grad_y = grad_out where y < x, half of it where x == y",
+    )
 
     promotes_types = True
     forward = staticmethod(np.minimum)
     vjps = (
-        lambda g, out, x, y: g * ((x < y) + (x == y) * 0.5),
-        lambda g, out, x, y: g * ((y < x) + (x == y) * 0.5),
+        lambda grad_out, out, x, y: grad_out * ((x < y) + (x == y) * 0.5),
+        lambda grad_out, out, x, y: grad_out * ((y < x) + (x == y) * 0.5),
     )
 
 
 class Where(Primitive):
-    """out = x where cond else y  (cond is a constant mask)
-
-    grad_cond = none;  grad_x = grad_out where cond, else 0;  grad_y = grad_out where not cond
-    """
+    formula = "out = x where cond else y"
+    grad_formulas = (None, "grad_x = grad_out where cond, else 0", "grad_y = grad_out where not cond")
 
     forward = staticmethod(np.where)
     vjps = (
         None,
-        lambda g, out, cond, x, y: Where.call(cond, g, 0.0),
-        lambda g, out, cond, x, y: Where.call(cond, 0.0, g),
+        lambda grad_out, out, cond, x, y: Where.call(cond, grad_out, 0.0),
+        lambda grad_out, out, cond, x, y: Where.call(cond, 0.0, grad_out),
     )
 
 
 class Cast(Primitive):
-    """out = x converted to ``dtype``
-
-    grad_x = grad_out converted back to x's dtype
-    """
+    formula = "out = x converted to dtype"
+    grad_formulas = ("grad_x = grad_out converted back to x's dtype",)
 
     reads_inputs = False
     @staticmethod
     def forward(x, dtype):  # type: ignore[no-untyped-def]
         return np.asarray(x).astype(dtype)
 
-    vjps = (lambda g, out, x, dtype: Cast.call(g, dtype=x.dtype),)
+    vjps = (lambda grad_out, out, x, dtype: Cast.call(grad_out, dtype=x.dtype),)
 
 
 class Clone(Primitive):
-    """out = a copy of x
-
-    grad_x = grad_out
-    """
+    formula = "out = a copy of x"
+    grad_formulas = ("grad_x = grad_out",)
 
     exact = True
     reads_inputs = False
     forward = staticmethod(lambda x: np.array(x, copy=True))
-    vjps = (lambda g, out, x: g,)
+    vjps = (lambda grad_out, out, x: grad_out,)
 
 
 class FillLike(Primitive):
-    """out = a tensor shaped like x, every element ``value`` (what ``fill_``/``zero_`` write)
+    """What ``fill_`` and ``zero_`` write."""
 
-    grad_x = 0
-    """
+    formula = "out = a tensor shaped like x, every element value"
+    grad_formulas = ("grad_x = 0",)
 
     exact = True
     reads_inputs = False
     forward = staticmethod(lambda x, value: np.full_like(x, value))
-    vjps = (lambda g, out, x, value: g * 0,)
+    vjps = (lambda grad_out, out, x, value: grad_out * 0,)
 
 
 class CopyFrom(Primitive):
-    """out = src broadcast to x's shape and dtype (what ``copy_`` writes)
+    """What ``copy_`` writes."""
 
-    grad_x = 0;  grad_src = grad_out (summed over broadcast dims by the engine)
-    """
+    formula = "out = src broadcast to x's shape and dtype"
+    grad_formulas = ("grad_x = 0", "grad_src = grad_out (summed over broadcast dims by the engine)")
 
     reads_inputs = False
     @staticmethod
     def forward(x, src):  # type: ignore[no-untyped-def]
         return np.array(np.broadcast_to(src, np.shape(x)), dtype=x.dtype)
 
-    vjps = (lambda g, out, x, src: g * 0, lambda g, out, x, src: g)
+    vjps = (lambda grad_out, out, x, src: grad_out * 0, lambda grad_out, out, x, src: grad_out)

@@ -134,7 +134,7 @@ def describe(prim: Any) -> str:
         parts.append(prim.formula)
     rules = [rule for rule in prim.grad_formulas if rule]
     if rules:
-        parts.append("\n".join(rules))
+        parts.extend(rules)  # one paragraph each, so rendered docs keep them apart
     return "\n\n".join(parts)
 
 

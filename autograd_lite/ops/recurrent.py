@@ -424,20 +424,20 @@ def _backward_numpy(g, out, x_proj, w_hh, b_hh, h0, c0, mode, reverse):  # type:
 _MEMO: list = [None]
 
 
-def _grads(g, out, *inputs, mode, reverse, gates=True):  # type: ignore[no-untyped-def]
+def _grads(grad_out, out, *inputs, mode, reverse, gates=True):  # type: ignore[no-untyped-def]
     memo = _MEMO[0]
-    if memo is not None and memo[0] is g and memo[1] is out:
+    if memo is not None and memo[0] is grad_out and memo[1] is out:
         return memo[2]
-    on_arrays = not any(hasattr(x, "_data") for x in (g, out) + inputs)  # Tensors: create_graph
+    on_arrays = not any(hasattr(x, "_data") for x in (grad_out, out) + inputs)  # Tensors: create_graph
     backward = _backward_numpy if on_arrays else _backward
-    grads = backward(g, out, *inputs, mode=mode, reverse=reverse)
-    _MEMO[0] = (g, out, grads)
+    grads = backward(grad_out, out, *inputs, mode=mode, reverse=reverse)
+    _MEMO[0] = (grad_out, out, grads)
     return grads
 
 
 def _vjp(position: int) -> Any:
-    def vjp(g, out, *inputs, mode, reverse, gates=True):  # type: ignore[no-untyped-def]
-        return _grads(g, out, *inputs, mode=mode, reverse=reverse)[position]
+    def vjp(grad_out, out, x_proj, w_hh, b_hh, h0, c0, *, mode, reverse, gates=True):  # type: ignore[no-untyped-def]
+        return _grads(grad_out, out, x_proj, w_hh, b_hh, h0, c0, mode=mode, reverse=reverse)[position]
 
     return vjp
 
@@ -450,16 +450,24 @@ def _recurrent(x_proj, w_hh, b_hh, h0, c0, mode, reverse=False, gates=True):  # 
 
 
 class Recurrent(Primitive):
-    """out[t] = one RNN / LSTM / GRU step from h[t-1] (see the module docstring for the
-    equations and the layout of out)
-
-    VJPs: backpropagation through time. Walking the steps backwards, with dh, dc the
-    gradients reaching h[t], c[t] (from out and from step t+1), e.g. for the LSTM:
+    """The module docstring has each mode's equations and the layout of out. The VJPs are
+    backpropagation through time: walking the steps backwards, with dh, dc the gradients
+    reaching h[t], c[t] (from out and from step t+1), e.g. for the LSTM:
     dc = dc_out + dc_next + dh * o * (1 - tanh(c)^2);  d(i, f, g, o) = (dc g, dc c_prev,
     dc i, dh tanh(c)) + their out gradients;  dpre = d(i, f, g, o) * activation';
-    grad_x_proj[t] = dpre;  dh_next = dpre W_hh;  dc_next = dc * f;
-    grad_w_hh = sum_t dpre[t]^T h[t-1];  grad_b_hh = sum_t dpre[t];  grad_h0 = dh_next.
+    dh_next = dpre W_hh;  dc_next = dc * f.
     """
+
+    formula = (
+        "out = [h[t], ...] for every step t, with h[t] = cell(x_proj[t], h[t-1] @ w_hh^T + b_hh) and h[-1] = h0"
+    )
+    grad_formulas = (
+        "grad_x_proj = dpre, the gradient of every step's pre-activations (backpropagation through time)",
+        "grad_w_hh = sum over t of dpre[t]^T @ h[t-1]",
+        "grad_b_hh = sum over t of dpre[t]",
+        "grad_h0 = dh_next after the first step",
+        "grad_c0 = dc_next after the first step (LSTM only)",
+    )
 
     saves_out = True
     forward = staticmethod(_recurrent)

@@ -23,10 +23,8 @@ def _restore(g, x, axis, keepdims):  # type: ignore[no-untyped-def]
 
 
 class Sum(Primitive):
-    """out = sum of x over ``axis``
-
-    grad_x = grad_out broadcast back over the summed axes (every element gets it once)
-    """
+    formula = "out = sum of x over axis"
+    grad_formulas = ("grad_x = grad_out broadcast back over the summed axes (every element gets it once)",)
 
     reads_inputs = False
     @staticmethod
@@ -34,26 +32,24 @@ class Sum(Primitive):
         return x.sum(axis=axis, keepdims=keepdims)  # the method skips np.sum's Python wrapper
 
     vjps = (
-        lambda g, out, x, axis=None, keepdims=False: Expand.call(
-            _restore(g, x, axis, keepdims), shape=x.shape
+        lambda grad_out, out, x, axis=None, keepdims=False: Expand.call(
+            _restore(grad_out, x, axis, keepdims), shape=x.shape
         ),
     )
 
 
-def _extremum_vjp(g, out, x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+def _extremum_vjp(grad_out, out, x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
     # The gradient is shared evenly between all elements that attain the extremum.
-    g = _restore(g, x, axis, keepdims)
+    grad_out = _restore(grad_out, x, axis, keepdims)
     out = _restore(out, x, axis, keepdims)
     mask = x == out
     count = mask.sum(axis=axis, keepdims=True)
-    return g * mask / count
+    return grad_out * mask / count
 
 
 class Amax(Primitive):
-    """out = max of x over ``axis``
-
-    grad_x = grad_out / (number of maxima) at each maximum, 0 elsewhere
-    """
+    formula = "out = max of x over axis"
+    grad_formulas = ("grad_x = grad_out / (number of maxima) at each maximum, 0 elsewhere",)
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
@@ -64,10 +60,8 @@ class Amax(Primitive):
 
 
 class Amin(Primitive):
-    """out = min of x over ``axis``
-
-    grad_x = grad_out / (number of minima) at each minimum, 0 elsewhere
-    """
+    formula = "out = min of x over axis"
+    grad_formulas = ("grad_x = grad_out / (number of minima) at each minimum, 0 elsewhere",)
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
@@ -77,16 +71,14 @@ class Amin(Primitive):
     vjps = (_extremum_vjp,)
 
 
-def _prod_vjp(g, out, x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
-    g = _restore(g, x, axis, keepdims)
-    return g * ProdOthers.call(x, axis=axis)
+def _prod_vjp(grad_out, out, x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+    grad_out = _restore(grad_out, x, axis, keepdims)
+    return grad_out * ProdOthers.call(x, axis=axis)
 
 
 class Prod(Primitive):
-    """out = product of x over ``axis``
-
-    grad_x[i] = grad_out * (product of all other elements of its slice)
-    """
+    formula = "out = product of x over axis"
+    grad_formulas = ("grad_x = grad_out * (at each element, the product of all other elements of its slice)",)
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
@@ -115,18 +107,19 @@ def _exclusive_products(x, axis):  # type: ignore[no-untyped-def]
     return before * np.flip(after, axis=a)
 
 
-def _prod_others_vjp(g, out, x, axis=None):  # type: ignore[no-untyped-def]
+def _prod_others_vjp(grad_out, out, x, axis=None):  # type: ignore[no-untyped-def]
     # d/dx_j of prod_{i != k} x_i is prod_{i != k, j} x_i; for x_j != 0 that is others_k / x_j,
-    # so grad_x_j = (sum_k g_k * others_k - g_j * others_j) / x_j.
-    total = (g * out).sum(axis=axis, keepdims=True)
-    return Div.call(total - g * out, x)  # Div.call: a zero gives inf quietly
+    # so grad_x_j = (sum_k grad_out_k * others_k - grad_out_j * others_j) / x_j.
+    total = (grad_out * out).sum(axis=axis, keepdims=True)
+    return Div.call(total - grad_out * out, x)  # Div.call: a zero gives inf quietly
 
 
 class ProdOthers(Primitive):
-    """out[i] = product of the other elements of x's slice along ``axis`` (prod's VJP helper)
+    """Prod's VJP helper, exact when x holds zeros. Its own gradient divides by x, so it holds
+    where x != 0."""
 
-    grad_x[j] = (sum_k grad_out[k] * out[k] - grad_out[j] * out[j]) / x[j]   (x[j] != 0)
-    """
+    formula = "out = at each element of x, the product of the other elements of its slice along axis"
+    grad_formulas = ("grad_x = (sum of grad_out * out over the slice - grad_out * out) / x",)
 
     forward = staticmethod(lambda x, axis=None: _exclusive_products(x, axis))
     saves_out = True
@@ -145,16 +138,17 @@ def _logsumexp(x, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
 
 
 class LogSumExp(Primitive):
-    """out = log(sum(exp(x))) over ``axis``, computed as m + log(sum(exp(x - m))) with m = max
+    """Computed as m + log(sum(exp(x - m))) with m = max, so nothing overflows; exp(x - out) in
+    the gradient is softmax(x) along ``axis``."""
 
-    grad_x = grad_out * exp(x - out)   (that is, softmax(x) along ``axis``)
-    """
+    formula = "out = log(sum(exp(x))) over axis"
+    grad_formulas = ("grad_x = grad_out * exp(x - out)",)
 
     floating_only = True
     forward = staticmethod(_logsumexp)
     saves_out = True
     vjps = (
-        lambda g, out, x, axis=None, keepdims=False: _restore(g, x, axis, keepdims)
+        lambda grad_out, out, x, axis=None, keepdims=False: _restore(grad_out, x, axis, keepdims)
         * Exp.call(x - _restore(out, x, axis, keepdims)),
     )
 
@@ -166,15 +160,15 @@ def _log_softmax(x, axis):  # type: ignore[no-untyped-def]
 
 
 class LogSoftmax(Primitive):
-    """out = x - logsumexp(x) along ``axis``, shifted by the max so nothing overflows
+    """Shifted by the max, so nothing overflows."""
 
-    grad_x = grad_out - exp(out) * sum(grad_out along axis)
-    """
+    formula = "out = x - logsumexp(x) along axis"
+    grad_formulas = ("grad_x = grad_out - exp(out) * sum(grad_out along axis)",)
 
     floating_only = True
     forward = staticmethod(_log_softmax)
     saves_out = True
-    vjps = (lambda g, out, x, axis: g - Exp.call(out) * g.sum(axis=axis, keepdims=True),)
+    vjps = (lambda grad_out, out, x, axis: grad_out - Exp.call(out) * grad_out.sum(axis=axis, keepdims=True),)
 
 
 def _pick(a, target, axis):  # type: ignore[no-untyped-def]
@@ -256,16 +250,16 @@ def _one_hot(target, classes, axis, dtype):  # type: ignore[no-untyped-def]
     return (np.expand_dims(target, axis) == np.arange(classes).reshape(shape)).astype(dtype)
 
 
-def _cross_entropy_vjp(g, out, x, target, weight=None, reduction="mean", saved=None):  # type: ignore[no-untyped-def]
+def _cross_entropy_vjp(grad_out, out, x, target, weight=None, reduction="mean", saved=None):  # type: ignore[no-untyped-def]
     axis = 1 if x.ndim > 1 else 0
     if reduction == "mean":
         divisor = _divisor(target, weight)
         # every target ignored (or none at all): the loss is nan, the gradient zero (PyTorch's rule)
-        g = g * (1.0 / divisor if divisor != 0 else 0.0)
+        grad_out = grad_out * (1.0 / divisor if divisor != 0 else 0.0)
     if weight is not None:
-        g = g * weight
-    if g.ndim:  # one coefficient per target: broadcast it along the class axis
-        g = Reshape.call(g, shape=np.expand_dims(target, axis).shape)
+        grad_out = grad_out * weight
+    if grad_out.ndim:  # one coefficient per target: broadcast it along the class axis
+        grad_out = Reshape.call(grad_out, shape=np.expand_dims(target, axis).shape)
     if type(x) is np.ndarray:  # first order: softmax and the one-hot subtraction in place
         p = saved.take(x) if saved is not None else None
         if p is None:
@@ -276,17 +270,15 @@ def _cross_entropy_vjp(g, out, x, target, weight=None, reduction="mean", saved=N
         else:
             index = np.expand_dims(target, axis)
             np.put_along_axis(p, index, np.take_along_axis(p, index, axis) - 1, axis)
-        p *= g
+        p *= grad_out
         return p
     # create_graph: the same formula recorded, softmax as exp(log_softmax) (differentiable again)
-    return (Exp.call(LogSoftmax.call(x, axis=axis)) - _one_hot(target, x.shape[axis], axis, x.dtype)) * g
+    return (Exp.call(LogSoftmax.call(x, axis=axis)) - _one_hot(target, x.shape[axis], axis, x.dtype)) * grad_out
 
 
 class CrossEntropy(Primitive):
-    """out = reduce(weight * (logsumexp(x) - x[target])) along the class axis (1, or 0 for 1-D x)
-
-    grad_x = (softmax(x) - onehot(target)) * weight * grad_out   (divided by sum(weight), or the number
-    of targets without weights, for 'mean'; a zero divisor gives a zero gradient)
+    """The class axis is 1, or 0 for 1-D x. For 'mean' the gradient is also divided by
+    sum(weight), or by the number of targets without weights; a zero divisor gives a zero gradient.
 
     log_softmax and the negative log-likelihood fused into one node: ``target`` holds class
     indices (shape of x without the class axis), ``weight`` is None or one weight per target
@@ -296,6 +288,9 @@ class CrossEntropy(Primitive):
     gradient the scatter of the picked entries (softmax minus one-hot is formed in place, in
     the saved softmax when there is one).
     """
+
+    formula = "out = reduce(weight * (logsumexp(x) - x[target])) along the class axis"
+    grad_formulas = ("grad_x = (softmax(x) - onehot(target)) * weight * grad_out",)
 
     floating_only = True
     exact = True

@@ -10,27 +10,23 @@ from .primitive import Primitive
 
 
 class Reshape(Primitive):
-    """out = x with a new shape (same elements, same order)
-
-    grad_x = grad_out reshaped to x's shape
-    """
+    formula = "out = x with a new shape (same elements, same order)"
+    grad_formulas = ("grad_x = grad_out reshaped to x's shape",)
 
     reads_inputs = False
     forward = staticmethod(lambda x, shape: x.reshape(shape))  # the method: no np.reshape wrapper
     is_view = True
-    vjps = (lambda g, out, x, shape: Reshape.call(g, shape=x.shape),)
+    vjps = (lambda grad_out, out, x, shape: Reshape.call(grad_out, shape=x.shape),)
 
 
 class Permute(Primitive):
-    """out = x with its axes reordered by ``axes``
-
-    grad_x = grad_out with the inverse permutation
-    """
+    formula = "out = x with its axes reordered by axes"
+    grad_formulas = ("grad_x = grad_out with the inverse permutation",)
 
     reads_inputs = False
     forward = staticmethod(lambda x, axes: np.transpose(x, axes))
     is_view = True
-    vjps = (lambda g, out, x, axes: Permute.call(g, axes=tuple(np.argsort(axes))),)
+    vjps = (lambda grad_out, out, x, axes: Permute.call(grad_out, axes=tuple(np.argsort(axes))),)
 
 
 def _expand(x, shape):  # type: ignore[no-untyped-def]
@@ -40,15 +36,15 @@ def _expand(x, shape):  # type: ignore[no-untyped-def]
 
 
 class Expand(Primitive):
-    """out = x broadcast to ``shape`` (a read-only view)
+    """A read-only view. The VJP returns grad_out as it is: the engine's unbroadcast does the sum."""
 
-    grad_x = grad_out summed over the broadcast axes (done by the engine's unbroadcast)
-    """
+    formula = "out = x broadcast to shape"
+    grad_formulas = ("grad_x = grad_out summed over the broadcast axes",)
 
     reads_inputs = False
     forward = staticmethod(_expand)
     is_view = True
-    vjps = (lambda g, out, x, shape: g,)
+    vjps = (lambda grad_out, out, x, shape: grad_out,)
 
 
 def _is_basic(index: Any) -> bool:
@@ -58,14 +54,23 @@ def _is_basic(index: Any) -> bool:
 
 
 class GetItem(Primitive):
-    """out = x[index]  (basic indexing gives a view, advanced indexing a copy)
+    """Basic indexing gives a view, advanced indexing a copy."""
 
-    grad_x = zeros shaped like x with grad_out added at ``index`` (repeats accumulate)
-    """
+    formula = "out = x[index]"
+    grad_formulas = ("grad_x = zeros shaped like x with grad_out added at index (repeats accumulate)",)
 
     reads_inputs = False
     forward = staticmethod(lambda x, index: x[index])
-    vjps = (lambda g, out, x, index: IndexAdd.call(g, shape=x.shape, index=index),)
+    vjps = (lambda grad_out, out, x, index: IndexAdd.call(grad_out, shape=x.shape, index=index),)
+
+
+class _BasicGetItem(GetItem):
+    """Basic indexing (ints, slices, None, Ellipsis): the forward is a view."""
+
+    name = "getitem_view"
+    is_view = True
+    formula = GetItem.formula
+    grad_formulas = GetItem.grad_formulas
 
 
 def _index_add(g, shape, index):  # type: ignore[no-untyped-def]
@@ -79,14 +84,14 @@ def _index_add(g, shape, index):  # type: ignore[no-untyped-def]
 
 
 class IndexAdd(Primitive):
-    """out = zeros(shape) with g added at ``index`` (GetItem's VJP)
+    """GetItem's VJP (a primitive, so that it can be differentiated in turn)."""
 
-    grad_g = grad_out[index]
-    """
+    formula = "out = zeros(shape) with g added at index"
+    grad_formulas = ("grad_g = grad_out[index]",)
 
     reads_inputs = False
     forward = staticmethod(_index_add)
-    vjps = (lambda g2, out, g, shape, index: GetItem.call(g2, index=index),)
+    vjps = (lambda grad_out, out, g, shape, index: GetItem.call(grad_out, index=index),)
 
 
 def _index_put(x, value, index):  # type: ignore[no-untyped-def]
@@ -96,16 +101,16 @@ def _index_put(x, value, index):  # type: ignore[no-untyped-def]
 
 
 class IndexPut(Primitive):
-    """out = x with ``value`` written at ``index`` (what ``x[index] = value`` computes)
+    """What ``x[index] = value`` computes."""
 
-    grad_x = grad_out with zeros at ``index``;  grad_value = grad_out[index]
-    """
+    formula = "out = x with value written at index"
+    grad_formulas = ("grad_x = grad_out with zeros at index", "grad_value = grad_out[index]")
 
     reads_inputs = False
     forward = staticmethod(_index_put)
     vjps = (
-        lambda g, out, x, value, index: IndexPut.call(g, 0.0, index=index),
-        lambda g, out, x, value, index: GetItem.call(g, index=index),
+        lambda grad_out, out, x, value, index: IndexPut.call(grad_out, 0.0, index=index),
+        lambda grad_out, out, x, value, index: GetItem.call(grad_out, index=index),
     )
 
 
@@ -119,27 +124,27 @@ def _scatter_add(g, index, axis, shape):  # type: ignore[no-untyped-def]
 
 
 class Gather(Primitive):
-    """out = x gathered along ``axis`` at ``index`` (``torch.gather`` / take_along_axis)
+    """``torch.gather`` (NumPy's ``take_along_axis``)."""
 
-    grad_x = zeros shaped like x with grad_out added back at ``index`` (repeats accumulate)
-    """
+    formula = "out = x gathered along axis at index"
+    grad_formulas = ("grad_x = zeros shaped like x with grad_out added back at index (repeats accumulate)",)
 
     reads_inputs = False
     forward = staticmethod(lambda x, index, axis: np.take_along_axis(x, index, axis))
     vjps = (
-        lambda g, out, x, index, axis: ScatterAdd.call(g, index=index, axis=axis, shape=x.shape),
+        lambda grad_out, out, x, index, axis: ScatterAdd.call(grad_out, index=index, axis=axis, shape=x.shape),
     )
 
 
 class ScatterAdd(Primitive):
-    """out = zeros(shape) with g added along ``axis`` at ``index`` (Gather's VJP)
+    """Gather's VJP (a primitive, so that it can be differentiated in turn)."""
 
-    grad_g = grad_out gathered at ``index``
-    """
+    formula = "out = zeros(shape) with g added along axis at index"
+    grad_formulas = ("grad_g = grad_out gathered along axis at index",)
 
     reads_inputs = False
     forward = staticmethod(_scatter_add)
-    vjps = (lambda g2, out, g, index, axis, shape: Gather.call(g2, index=index, axis=axis),)
+    vjps = (lambda grad_out, out, g, index, axis, shape: Gather.call(grad_out, index=index, axis=axis),)
 
 
 class _PerInput:
@@ -156,20 +161,18 @@ class _PerInput:
 
 
 def _cat_vjp(position: int) -> Any:
-    def vjp(g, out, *xs, axis):  # type: ignore[no-untyped-def]
-        start = sum(x.shape[axis] for x in xs[:position])
-        index = [slice(None)] * len(xs[position].shape)  # out is not saved (saves_out is False)
-        index[axis] = slice(start, start + xs[position].shape[axis])
-        return GetItem.call(g, index=tuple(index))
+    def vjp(grad_out, out, *x, axis):  # type: ignore[no-untyped-def]
+        start = sum(x_i.shape[axis] for x_i in x[:position])
+        index = [slice(None)] * len(x[position].shape)  # out is not saved (saves_out is False)
+        index[axis] = slice(start, start + x[position].shape[axis])
+        return GetItem.call(grad_out, index=tuple(index))
 
     return vjp
 
 
 class Cat(Primitive):
-    """out = x_1, ..., x_n joined along ``axis``
-
-    grad_x_i = the slice of grad_out that x_i filled
-    """
+    formula = "out = x_1, ..., x_n joined along axis"
+    grad_formulas = ("grad_x_i = the slice of grad_out that x_i filled",)
 
     reads_inputs = False
     forward = staticmethod(lambda *xs, axis: np.concatenate(xs, axis=axis))

@@ -65,14 +65,14 @@ def _erf(x):  # type: ignore[no-untyped-def]
 
 
 class Erf(Primitive):
-    """out = erf(x) = (2 / sqrt(pi)) * integral_0^x exp(-t^2) dt, to float64 accuracy
+    """To float64 accuracy, by Taylor series on a grid of centres (see the module docstring)."""
 
-    grad_x = grad_out * (2 / sqrt(pi)) * exp(-x^2)
-    """
+    formula = "out = erf(x) = (2 / sqrt(pi)) * integral_0^x exp(-t^2) dt"
+    grad_formulas = ("grad_x = grad_out * (2 / sqrt(pi)) * exp(-x^2)",)
 
     exact = True
     forward = staticmethod(_erf)
-    vjps = (lambda g, out, x: g * (_TWO_OVER_SQRT_PI * Exp.call(-(x * x))),)
+    vjps = (lambda grad_out, out, x: grad_out * (_TWO_OVER_SQRT_PI * Exp.call(-(x * x))),)
 
 
 def _bce(x, t):  # type: ignore[no-untyped-def]
@@ -82,10 +82,10 @@ def _bce(x, t):  # type: ignore[no-untyped-def]
     return -(t * log_x + (1 - t) * log_1mx)
 
 
-def _bce_grad_target(g, out, x, t):  # type: ignore[no-untyped-def]
+def _bce_grad_target(grad_out, out, x, t):  # type: ignore[no-untyped-def]
     log_x = Clamp.call(Log.call(x), min=-100.0, max=None)
     log_1mx = Clamp.call(Log.call(1 - x), min=-100.0, max=None)
-    return g * (log_1mx - log_x)
+    return grad_out * (log_1mx - log_x)
 
 
 # PyTorch's floor for x * (1 - x) is the float32 constant 1e-12 (9.99999996e-13 exactly)
@@ -93,17 +93,18 @@ _BCE_EPS = float(np.float32(1e-12))
 
 
 class BinaryCrossEntropy(Primitive):
-    """out = -(t * max(log x, -100) + (1 - t) * max(log(1 - x), -100))  for x in [0, 1]
-
-    grad_x = grad_out * (x - t) / max(x * (1 - x), 1e-12)
-    grad_t = grad_out * (max(log(1 - x), -100) - max(log x, -100))
-
-    A primitive rather than a composite so that x = 0 or 1 exactly (a saturated float32
-    sigmoid) gives PyTorch's finite loss and gradient instead of 0 * inf = nan.
+    """For x in [0, 1]. A primitive rather than a composite so that x = 0 or 1 exactly (a
+    saturated float32 sigmoid) gives PyTorch's finite loss and gradient instead of 0 * inf = nan.
     """
+
+    formula = "out = -(t * max(log x, -100) + (1 - t) * max(log(1 - x), -100))"
+    grad_formulas = (
+        "grad_x = grad_out * (x - t) / max(x * (1 - x), 1e-12)",
+        "grad_t = grad_out * (max(log(1 - x), -100) - max(log x, -100))",
+    )
 
     forward = staticmethod(_bce)
     vjps = (
-        lambda g, out, x, t: g * (x - t) / Clamp.call(x * (1 - x), min=_BCE_EPS, max=None),
+        lambda grad_out, out, x, t: grad_out * (x - t) / Clamp.call(x * (1 - x), min=_BCE_EPS, max=None),
         _bce_grad_target,
     )

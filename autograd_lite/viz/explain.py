@@ -14,7 +14,6 @@ computed with the very VJP functions the engine uses.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +29,8 @@ from .graph import (
     AutogradGraph,
     GraphModel,
     OpBox,
+    arg_names,
     build_graph,
-    rename_formula,
     render_model,
     topological_nodes,
 )
@@ -113,6 +112,8 @@ class Passed:
     local: np.ndarray | None = None
     #: True when broadcasting made the gradient be summed down to the input's shape
     summed: bool = False
+    #: the op's gradient formula for this input (``grad_x = grad_out * y``), if it has one
+    rule: str | None = None
 
 
 @dataclass
@@ -123,8 +124,10 @@ class Step:
     op: OpBox
     output: str
     upstream: np.ndarray
+    #: the op's forward formula (``out = x * y``)
     forward: str
-    rule: list[str]
+    #: the op's gradient formula for each input, by position (None where it has none)
+    rule: list[str | None]
     words: str
     passed: list[Passed] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -170,9 +173,8 @@ class Explanation:
             op.notes = []
         model.extra_edges = []
         for step in self.steps:
-            rules = [_rule_for(step.rule, passed.argname) for passed in step.passed]
             step.op.notes = [f"backward step {step.number}"] + [
-                _clean_formula(rule).replace("grad_out", "upstream") for rule in rules if rule
+                passed.rule.replace("grad_out", "upstream") for passed in step.passed if passed.rule
             ]
             if not show_passed:
                 continue
@@ -194,28 +196,21 @@ class Explanation:
             model.extra_edges = []
 
 
-def _rule_lines(prim: Any) -> tuple[str, list[str]]:
-    """The forward formula and the gradient rules, from the primitive's docstring.
+def _rule_lines(prim: Any, count: int) -> tuple[str, list[str | None]]:
+    """The forward formula and the gradient formula of each of ``count`` inputs, from the
+    primitive's ``formula`` and ``grad_formulas``.
 
-    Input names are the ones pictures show (``grad_weight``, not ``grad_w``).
+    A variadic primitive (cat) has one gradient formula, for every input. Something without
+    formulas (an ``autograd.Function``) is shown as a call: ``out = Cube(x)``.
     """
-    doc = (getattr(prim, "__doc__", None) or "").strip()
-    lines = [rename_formula(prim, line.strip()) for line in doc.splitlines() if line.strip()]
-    if not lines:
-        return getattr(prim, "name", "op"), []
-    forward = lines[0]
-    rules: list[str] = []
-    for line in lines[1:]:
-        if "grad_" in line:
-            rules.extend(part.strip() for part in line.split(";") if part.strip())
-    return forward, rules
-
-
-def _rule_for(rules: list[str], argname: str) -> str | None:
-    for rule in rules:
-        if rule.startswith(f"grad_{argname} ") or rule.startswith(f"grad_{argname}="):
-            return rule
-    return None
+    forward = getattr(prim, "formula", "")
+    if not forward:
+        name = getattr(prim, "name", None) or getattr(prim, "__name__", "op")
+        forward = f"out = {name}({', '.join(arg_names(prim, count))})"
+    formulas = tuple(getattr(prim, "grad_formulas", ()) or ())
+    if formulas and not isinstance(getattr(prim, "vjps", None), tuple):  # variadic: one for all
+        return forward, [formulas[0]] * count
+    return forward, [formulas[i] if i < len(formulas) else None for i in range(count)]
 
 
 def _input_gradients(node: Node, g: np.ndarray) -> list:
@@ -321,7 +316,7 @@ def explain(loss: Any, params: Any = None, gradient: Any = None,
     for number, node in enumerate(reversed(order), start=1):
         op = op_of[node]
         upstream = rec.grads[node]
-        forward, rules = _rule_lines(node.prim)
+        forward, rules = _rule_lines(node.prim, len(node.parents))
         words = RULES_IN_WORDS.get(node.prim.name, "")
         step = Step(number, op, tensors[op.output].name, upstream, forward, rules, words)
         argnames = _argnames_by_position(op, len(node.parents))
@@ -334,7 +329,7 @@ def explain(loss: Any, params: Any = None, gradient: Any = None,
             fitted, summed = passed
             step.passed.append(Passed(
                 tensors[key].name, key, argnames[position], fitted,
-                _local_derivative(node, position, upstream), summed,
+                _local_derivative(node, position, upstream), summed, rules[position],
             ))
         steps.append(step)
 
@@ -353,8 +348,6 @@ def _target_key(op: OpBox, position: int, key_of_node: dict, model: GraphModel) 
 
 
 def _argnames_by_position(op: OpBox, count: int) -> dict[int, str]:
-    from .graph import arg_names
-
     names = arg_names(op.node.prim, count)
     return dict(enumerate(names))
 
@@ -377,14 +370,6 @@ def _wrap(text: str, width: int = 88) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width)) or text
-
-
-def _clean_formula(line: str) -> str:
-    line = line.replace("``", "")
-    for cut in (", computed", ", evaluated", "  ("):
-        if cut in line:
-            line = line[: line.index(cut)]
-    return line.rstrip(" .,")
 
 
 _TRIVIAL = {"add", "sub", "neg", "clone"}
@@ -426,15 +411,16 @@ def _narrate(steps: list[Step], model: GraphModel, incoming: dict[str, int], lea
         if step.number == 1:
             up += "   (the loss with respect to itself: backward starts with 1)"
         out.extend(_block("upstream", up, width))
-        arg_names = _argnames_by_position(op, len(op.args))
+        argnames = _argnames_by_position(op, len(op.args))
         arg_values = iter(tensors[key].name for key, _ in op.inputs)
-        bound = [f"{arg_names[i]} = None" if a == f"{arg_names[i]}=None" else
-                 f"{arg_names[i]} = {next(arg_values, '?') if a == '·' else a}"
+        bound = [f"{argnames[i]} = None" if a == f"{argnames[i]}=None" else
+                 f"{argnames[i]} = {next(arg_values, '?') if a == '·' else a}"
                  for i, a in enumerate(op.args)]
-        formula = _clean_formula(step.forward)
+        formula = step.forward
+        without = getattr(op.node.prim, "formula_without", None) or {}
         for i, a in enumerate(op.args):
-            if a == f"{arg_names[i]}=None":  # an input left out (no bias): drop its term
-                formula = re.sub(rf"\s*\+\s*{re.escape(arg_names[i])}\b", "", formula)
+            if a == f"{argnames[i]}=None":  # an input left out (no bias): the formula without it
+                formula = without.get(argnames[i], formula)
         formula += f"   with {', '.join(bound)}" if bound else ""
         out.extend(_block("formula", formula, width))
         if step.words:
@@ -442,9 +428,8 @@ def _narrate(steps: list[Step], model: GraphModel, incoming: dict[str, int], lea
         name = op.node.prim.name
         for passed in step.passed:
             lines: list[str] = []
-            rule = _rule_for(step.rule, passed.argname)
-            if rule:
-                lines.append(_clean_formula(rule) if "(" not in rule else rule)
+            if passed.rule:
+                lines.append(passed.rule)
             if passed.local is not None and name not in _TRIVIAL:
                 slope = f"local slope d {step.output}/d {passed.target} = "
                 lines.append(_labelled(slope, arr(passed.local)))

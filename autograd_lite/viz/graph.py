@@ -229,66 +229,52 @@ def topological_nodes(root_node: Node) -> list[Node]:
     return order
 
 
-_ARG_NAMES: dict[Any, tuple[str, ...]] = {}
-
-#: Readable names for inputs whose docstring names are terse, by primitive name. The
-#: docstring's formulas are rewritten to match (see :func:`rename_formula`).
-DISPLAY_ARG_NAMES: dict[str, tuple[str, ...]] = {
-    "linear": ("x", "weight", "bias"),
-}
+_ARG_NAMES: dict[Any, tuple[tuple[str, ...], str | None]] = {}
 
 
-def formula_arg_names(prim: Any) -> tuple[str, ...]:
-    """Names of a primitive's inputs as its docstring formulas use them (``x``, ``y``, ``w``...)."""
+def _input_signature(prim: Any) -> tuple[tuple[str, ...], str | None]:
+    """A primitive's input names, read from its VJPs' signature (the parameters after
+    ``grad_out, out``), and the name of its variadic input (``*x``: cat, einsum) or None.
+
+    For an ``autograd.Function`` (no VJPs) they are its forward's parameters after ``ctx``.
+    """
     cached = _ARG_NAMES.get(prim)
     if cached is None:
-        cached = ()
+        cached = ((), None)
         try:
             vjps = getattr(prim, "vjps", None)
             if vjps is None:  # autograd.Function: the forward's parameters after ctx
                 params = list(inspect.signature(prim.forward).parameters.values())[1:]
-            else:
-                first = next((v for v in vjps if v is not None), None) if isinstance(vjps, tuple) else None
+            elif isinstance(vjps, tuple):
+                first = next((v for v in vjps if v is not None), None)
                 params = list(inspect.signature(first).parameters.values())[2:] if first else []
-            cached = tuple(
-                p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-            )
-        except (TypeError, ValueError):
-            cached = ()
+            else:  # one VJP per input position, made on demand (a variadic primitive)
+                params = list(inspect.signature(vjps[0]).parameters.values())[2:]
+            names = tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+            variadic = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+            cached = (names, variadic)
+        except (TypeError, ValueError, IndexError):
+            pass
         _ARG_NAMES[prim] = cached
     return cached
 
 
-def arg_names(prim: Any, count: int) -> list[str]:
-    """Names of a primitive's inputs as pictures and explanations show them.
+def formula_arg_names(prim: Any) -> tuple[str, ...]:
+    """Names of a primitive's inputs as its formulas use them (``x``, ``y``, ``weight``...)."""
+    return _input_signature(prim)[0]
 
-    Usually the names its docstring formulas use (``x``, ``y``); a few primitives get
-    longer ones (``linear``: ``x``, ``weight``, ``bias``).
-    """
-    shown = DISPLAY_ARG_NAMES.get(getattr(prim, "name", None) or "")
-    if shown is not None and len(shown) >= count:
-        return list(shown[:count])
-    cached = formula_arg_names(prim)
-    if len(cached) >= count:
-        return list(cached[:count])
+
+def arg_names(prim: Any, count: int) -> list[str]:
+    """Names of a primitive's inputs as pictures and explanations show them: the names its
+    formulas use (``x``, ``y``; ``x_1, x_2, ...`` for a variadic input)."""
+    names, variadic = _input_signature(prim)
+    if len(names) >= count:
+        return list(names[:count])
+    if variadic is not None:
+        return list(names) + [f"{variadic}_{i + 1}" for i in range(count - len(names))]
     if count == 1:
         return ["x"]
     return [f"x{i + 1}" for i in range(count)]
-
-
-def rename_formula(prim: Any, text: str) -> str:
-    """``text`` (a docstring formula) with the input names of :func:`arg_names`.
-
-    ``out = x @ w^T + b`` becomes ``out = x @ weight^T + bias`` for ``linear``, and
-    ``grad_w`` becomes ``grad_weight``.
-    """
-    shown = DISPLAY_ARG_NAMES.get(getattr(prim, "name", None) or "")
-    if shown is None:
-        return text
-    for old, new in zip(formula_arg_names(prim), shown, strict=False):
-        if old != new:
-            text = re.sub(rf"\b(grad_)?{re.escape(old)}\b", lambda m, new=new: (m.group(1) or "") + new, text)
-    return text
 
 
 def _constant_text(value: Any) -> str:
