@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._common import _SUM_ALL, _t
 from ._dtype import as_dtype, int64
 from .autograd.grad_mode import _state
 from .ops._fastpath import binary, unary
@@ -46,11 +47,7 @@ from .ops.linalg import Einsum, Matmul
 from .ops.primitive import apply, result_dtype
 from .ops.reduction import Amax, Amin, LogSoftmax, LogSumExp, Prod, Sum
 from .ops.shape import Cat, Expand, Gather, GetItem, IndexPut, Permute, Reshape, _BasicGetItem, _is_basic
-from .tensor import Tensor, _normalize_dims, as_tensor
-
-
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else as_tensor(x)
+from .tensor import Tensor, _normalize_dims
 
 
 def _dims(dim: Any, axis: Any) -> Any:
@@ -170,11 +167,17 @@ def relu(input: Tensor) -> Tensor:
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + exp(beta * x)) / beta, computed without overflow for any x."""
-    input = _t(input)
-    if beta == 1.0:
-        return unary(Softplus, input)
-    return unary(Softplus, input * beta) / beta
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch).
+
+    The smooth part is computed without overflow for any x. This is also
+    ``nn.functional.softplus`` (and ``nn.Softplus``).
+    """
+    x = _t(input)
+    scaled = x if beta == 1.0 else x * beta
+    smooth = unary(Softplus, scaled)
+    if beta != 1.0:
+        smooth = smooth / beta
+    return apply(Where, (scaled._data > threshold, x, smooth))
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
@@ -285,9 +288,6 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------- reductions
-_SUM_ALL = {"axis": None, "keepdims": False}
-
-
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
         axis: Any = None, keepdims: bool | None = None) -> Tensor:
     if dim is None and axis is None and dtype is None and not keepdim and not keepdims:

@@ -202,14 +202,7 @@ class _Decoder:
         if not isinstance(node, dict) or len(node) not in (1, 2):
             raise self._bad(f"unexpected structure entry {str(node)[:80]!r}")
         if "tensor" in node:
-            key = node["tensor"]
-            tensor = self._tensors.get(key)
-            if tensor is None:
-                tensor = Tensor._wrap(self._array(key))
-                if node.get("requires_grad") and tensor._data.dtype.kind == "f":
-                    tensor.requires_grad = True
-                self._tensors[key] = tensor
-            return tensor
+            return self._decode_tensor(node)
         if len(node) != 1:
             raise self._bad(f"unexpected structure entry {str(node)[:80]!r}")
         (tag, value), = node.items()
@@ -222,25 +215,42 @@ class _Decoder:
                 raise self._bad(f"unknown special float {value!r}")
             return _SPECIAL_FLOATS[value]
         if tag in ("list", "tuple"):
-            if not isinstance(value, list):
-                raise self._bad(f"a {tag} entry holds {type(value).__name__}, not a list")
-            items = [self.decode(v) for v in value]
-            return items if tag == "list" else tuple(items)
+            return self._decode_sequence(tag, value)
         if tag in ("dict", "odict"):
-            if not isinstance(value, list):
-                raise self._bad(f"a {tag} entry holds {type(value).__name__}, not a list of pairs")
-            out: dict[Any, Any] = OrderedDict() if tag == "odict" else {}
-            for pair in value:
-                if not isinstance(pair, list) or len(pair) != 2:
-                    raise self._bad("a dict entry is not a [key, value] pair")
-                key = self.decode(pair[0])
-                try:
-                    hash(key)
-                except TypeError:
-                    raise self._bad(f"a dict key of type {type(key).__name__} is not hashable") from None
-                out[key] = self.decode(pair[1])
-            return out
+            return self._decode_mapping(tag, value)
         raise self._bad(f"unknown entry type {tag!r}")
+
+    def _decode_tensor(self, node: dict) -> Tensor:
+        """A tensor entry; entries naming the same array decode to the same Tensor (shared storage)."""
+        key = node["tensor"]
+        tensor = self._tensors.get(key)
+        if tensor is None:
+            tensor = Tensor._wrap(self._array(key))
+            if node.get("requires_grad") and tensor._data.dtype.kind == "f":
+                tensor.requires_grad = True
+            self._tensors[key] = tensor
+        return tensor
+
+    def _decode_sequence(self, tag: str, value: Any) -> list | tuple:
+        if not isinstance(value, list):
+            raise self._bad(f"a {tag} entry holds {type(value).__name__}, not a list")
+        items = [self.decode(v) for v in value]
+        return items if tag == "list" else tuple(items)
+
+    def _decode_mapping(self, tag: str, value: Any) -> dict:
+        if not isinstance(value, list):
+            raise self._bad(f"a {tag} entry holds {type(value).__name__}, not a list of pairs")
+        out: dict[Any, Any] = OrderedDict() if tag == "odict" else {}
+        for pair in value:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise self._bad("a dict entry is not a [key, value] pair")
+            key = self.decode(pair[0])
+            try:
+                hash(key)
+            except TypeError:
+                raise self._bad(f"a dict key of type {type(key).__name__} is not hashable") from None
+            out[key] = self.decode(pair[1])
+        return out
 
 
 def _describe(f: Any) -> str:
@@ -251,6 +261,21 @@ def _describe(f: Any) -> str:
 
 def _read_npz(f: Any, name: str) -> dict[str, np.ndarray]:
     """Every array in the archive, read with pickle disabled; clear errors for anything else."""
+    loaded = _open_npz(f, name)
+    try:
+        with loaded:
+            _check_checkpoint_members(loaded, name)
+            return {key: _read_member(loaded, key, name) for key in loaded.files}
+    except ValueError:
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise ValueError(f"ag.load: {name} is truncated or corrupted: {e}") from None
+    except Exception as e:  # zlib.error and other low-level read failures
+        raise ValueError(f"ag.load: {name} is truncated or corrupted: {type(e).__name__}: {e}") from None
+
+
+def _open_npz(f: Any, name: str) -> Any:
+    """``np.load`` of the file with pickle disabled: an ``NpzFile``, or a ValueError saying what the file is."""
     try:
         loaded = np.load(f, allow_pickle=False)
     except FileNotFoundError:
@@ -271,45 +296,44 @@ def _read_npz(f: Any, name: str) -> dict[str, np.ndarray]:
         raise ValueError(
             f"ag.load: {name} is a single .npy array, not an autograd_lite checkpoint (load it with np.load)"
         )
-    arrays: dict[str, np.ndarray] = {}
+    return loaded
+
+
+def _check_checkpoint_members(loaded: Any, name: str) -> None:
+    """Raise a ValueError naming what the archive is if it has no autograd_lite header."""
+    if HEADER_KEY in loaded.files:
+        return
+    if any(k.endswith("data.pkl") for k in loaded.files):
+        raise ValueError(
+            f"ag.load: {name} looks like a PyTorch torch.save file (a zip holding a pickle), not "
+            "an autograd_lite checkpoint; it was not loaded, since unpickling can run code. "
+            "Export PyTorch weights with safetensors and use load_safetensors"
+        )
+    raise ValueError(
+        f"ag.load: {name} is a .npz/zip archive but not an autograd_lite checkpoint (it has no "
+        f"{HEADER_KEY!r} entry; its members are {sorted(loaded.files)[:5]}); read it with np.load"
+    )
+
+
+def _read_member(loaded: Any, key: str, name: str) -> np.ndarray:
+    """One array of the archive (a writable one), refusing pickled object arrays."""
     try:
-        with loaded:
-            if HEADER_KEY not in loaded.files:
-                if any(k.endswith("data.pkl") for k in loaded.files):
-                    raise ValueError(
-                        f"ag.load: {name} looks like a PyTorch torch.save file (a zip holding a pickle), not "
-                        "an autograd_lite checkpoint; it was not loaded, since unpickling can run code. "
-                        "Export PyTorch weights with safetensors and use load_safetensors"
-                    )
-                raise ValueError(
-                    f"ag.load: {name} is a .npz/zip archive but not an autograd_lite checkpoint (it has no "
-                    f"{HEADER_KEY!r} entry; its members are {sorted(loaded.files)[:5]}); read it with np.load"
-                )
-            for key in loaded.files:
-                try:
-                    array = loaded[key]
-                except ValueError as e:
-                    if "allow_pickle" in str(e) or "pickle" in str(e):
-                        raise ValueError(
-                            f"ag.load: {name} contains a pickled object array ({key!r}); refusing to "
-                            "load it, since unpickling can run arbitrary code. autograd_lite checkpoints "
-                            "never contain one"
-                        ) from None
-                    raise ValueError(
-                        f"ag.load: {name} is corrupted: array {key!r} can't be read ({e})"
-                    ) from None
-                if not isinstance(array, np.ndarray):
-                    raise ValueError(f"ag.load: {name} is corrupted: member {key!r} is not a .npy array")
-                if not array.flags.writeable:
-                    array = array.copy()
-                arrays[key] = array
-    except ValueError:
-        raise
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise ValueError(f"ag.load: {name} is truncated or corrupted: {e}") from None
-    except Exception as e:  # zlib.error and other low-level read failures
-        raise ValueError(f"ag.load: {name} is truncated or corrupted: {type(e).__name__}: {e}") from None
-    return arrays
+        array = loaded[key]
+    except ValueError as e:
+        if "allow_pickle" in str(e) or "pickle" in str(e):
+            raise ValueError(
+                f"ag.load: {name} contains a pickled object array ({key!r}); refusing to "
+                "load it, since unpickling can run arbitrary code. autograd_lite checkpoints "
+                "never contain one"
+            ) from None
+        raise ValueError(
+            f"ag.load: {name} is corrupted: array {key!r} can't be read ({e})"
+        ) from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"ag.load: {name} is corrupted: member {key!r} is not a .npy array")
+    if not array.flags.writeable:
+        array = array.copy()
+    return array
 
 
 def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: bool = True) -> Any:

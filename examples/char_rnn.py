@@ -4,7 +4,7 @@ The model reads one character at a time: ``nn.Embedding`` turns each character i
 vector, ``nn.LSTM`` carries a memory of what it has read, and ``nn.Linear`` turns the
 memory into scores for the next character. It is trained with cross-entropy on a short
 text about neural networks that ships with autograd_lite
-(``autograd_lite/data/tiny_corpus.txt``, about 8 KB), by truncated backpropagation
+(``autograd_lite/corpora/tiny_corpus.txt``, about 8 KB), by truncated backpropagation
 through time: the text is cut into parallel streams, each stream into chunks of
 ``seq_len`` characters; the hidden state flows from one chunk to the next but is
 detached, so gradients stop at the chunk boundary.
@@ -44,7 +44,7 @@ def load_corpus(path: str | Path | None = None) -> str:
     """The text to learn: ``path`` if given, else the corpus shipped with autograd_lite."""
     if path is not None:
         return Path(path).read_text(encoding="utf-8")
-    return resources.files("autograd_lite.data").joinpath("tiny_corpus.txt").read_text(encoding="utf-8")
+    return resources.files("autograd_lite.corpora").joinpath("tiny_corpus.txt").read_text(encoding="utf-8")
 
 
 class CharModel(nn.Module):

@@ -316,3 +316,27 @@ def test_full_batch_loader_is_plain_gradient_descent():
         w_ref, b_ref = w_ref - 0.5 * 2 * np.mean(residual * x[:, 0]), b_ref - 0.5 * 2 * np.mean(residual)
     w, b, _, _ = _train_linear(batch_size=16, epochs=25, lr=0.5)
     assert w == pytest.approx(w_ref, rel=1e-12) and b == pytest.approx(b_ref, rel=1e-12)
+
+
+# ---------------------------------------------------------------- the shipped text corpus
+def test_the_text_corpus_ships_in_autograd_lite_corpora() -> None:
+    """The corpus lives in ``autograd_lite.corpora`` (not ``autograd_lite.data``, too close to utils.data)."""
+    import importlib
+    import importlib.util
+    from importlib import resources
+    from pathlib import Path
+
+    corpora = importlib.import_module("autograd_lite.corpora")
+    assert corpora.__doc__ and "utils.data" in corpora.__doc__
+    text = resources.files("autograd_lite.corpora").joinpath("tiny_corpus.txt").read_text(encoding="utf-8")
+    assert len(text) == 8326 and text.startswith("A neural network is a function with knobs.")
+    package = Path(ag.__file__).resolve().parent
+    assert not (package / "data").exists(), "the old autograd_lite.data package should be gone"
+    # it is installed with the package (package-data), and the example reads it from there
+    root = Path(__file__).resolve().parents[1]
+    assert '"corpora/*.txt"' in (root / "pyproject.toml").read_text(encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("char_rnn_example", root / "examples" / "char_rnn.py")
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.load_corpus() == text

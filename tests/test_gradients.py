@@ -214,6 +214,69 @@ def test_cat_gradient_regression() -> None:
     check_gradients(lambda x: ag.stack([x, x * 2], dim=-1), np.ones((2, 3)), order=2)
 
 
+# ---------------------------------------------------------------- one finite-difference routine
+def test_central_difference_and_numerical_jacobian() -> None:
+    from autograd_lite.autograd.gradcheck import central_difference, numerical_jacobian
+
+    # (f(x + eps) - f(x - eps)) / (2 eps) in float64, for numbers and arrays
+    assert central_difference(lambda step: (2.0 + step) ** 3, 1e-6) == pytest.approx(12.0, rel=1e-9)
+    slope = central_difference(lambda step: np.array([1.0, 2.0]) * (1.0 + step) ** 2, 1e-6)
+    np.testing.assert_allclose(slope, [2.0, 4.0], rtol=1e-9)
+    # columns: d(outputs)/d(each element), the array perturbed in place and restored
+    values = np.array([[1.0, 2.0], [3.0, 4.0]])
+    jac = numerical_jacobian(lambda: np.concatenate([values.reshape(-1) ** 2, [values.sum()]]), values, 1e-6)
+    expected = np.vstack([np.diag(2 * values.reshape(-1)), np.ones((1, 4))])
+    np.testing.assert_allclose(jac, expected, rtol=1e-8, atol=1e-8)
+    np.testing.assert_array_equal(values, [[1.0, 2.0], [3.0, 4.0]])
+    # a subset of the columns, and a transposed (non-contiguous) array
+    view = np.arange(1.0, 7.0).reshape(2, 3).T
+    jac = numerical_jacobian(lambda: (view**2).sum(), view, 1e-6, indices=[1, 4])
+    np.testing.assert_allclose(jac, [[2 * view.reshape(-1)[1], 2 * view.reshape(-1)[4]]], rtol=1e-8)
+
+
+def test_both_gradient_checkers_use_the_one_central_difference(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """ag.autograd.gradcheck and testing.check_gradients take their finite differences in one place."""
+    import sys
+
+    from autograd_lite.testing import gradients
+
+    finite = sys.modules["autograd_lite.autograd.gradcheck"]
+    assert gradients.central_difference is finite.central_difference
+    assert gradients.numerical_jacobian is finite.numerical_jacobian
+    calls: list[str] = []
+    original = finite.central_difference
+
+    def counting(evaluate, eps):  # type: ignore[no-untyped-def]
+        calls.append("call")
+        return original(evaluate, eps)
+
+    monkeypatch.setattr(finite, "central_difference", counting)
+    x = ag.tensor([0.3, -1.2, 2.0], dtype=ag.float64, requires_grad=True)
+    assert ag.autograd.gradcheck(lambda t: t.sin() * t, (x,))
+    assert len(calls) == 3  # one per element of x
+    calls.clear()
+    assert check_gradients(lambda t: t.sin() * t, x)
+    assert len(calls) == 3  # the elementwise check, one per element
+    # and a wrong derivative still fails both, through it
+    calls.clear()
+    with pytest.raises(ag.autograd.GradcheckError):
+        ag.autograd.gradcheck(_WrongFirst.apply, (x,))
+    with pytest.raises(GradientCheckError):
+        check_gradients(_WrongFirst.apply, x)
+    assert calls
+
+
+def test_gradcheck_on_a_float32_input_and_a_non_contiguous_input() -> None:
+    # perturbed in place in the input's own array, whatever its dtype and layout
+    base = ag.tensor([[0.5, 1.0, 1.5], [2.0, 2.5, 3.0]], dtype=ag.float64)
+    x = base.t().detach().requires_grad_()
+    assert not x._data.flags.c_contiguous
+    assert ag.autograd.gradcheck(lambda t: (t * t).sum(dim=0), (x,))
+    np.testing.assert_array_equal(x.detach().numpy(), base.t().numpy())
+    x32 = ag.tensor([0.5, 1.0], dtype=ag.float32, requires_grad=True)
+    assert ag.autograd.gradcheck(lambda t: t * 3.0, (x32,), eps=1e-3, atol=1e-2)
+
+
 def test_testing_module_works_without_hypothesis() -> None:
     """Hypothesis is a test extra: importing the package (and check_gradients) must not need it."""
     import subprocess

@@ -179,6 +179,53 @@ def test_linear_default_dtype_init_bounds_and_no_bias():
     assert np.array_equal(first, nn.Linear(3, 3).weight.detach().numpy())
 
 
+def test_linear_forward_reads_the_weight_and_bias_attributes(torch):
+    """Linear.forward uses ``self.weight`` / ``self.bias`` as they are now (as PyTorch's does)."""
+    layer = nn.Linear(3, 2, dtype=ag.float64)
+    theirs = torch.nn.Linear(3, 2, dtype=torch.float64)
+    x = np.random.default_rng(3).standard_normal((4, 3))
+    w1, b1 = np.arange(6.0).reshape(2, 3) / 10, np.array([0.5, -0.5])
+    # a new Parameter in place of the old one
+    layer.weight = nn.Parameter(ag.tensor(w1))
+    theirs.weight = torch.nn.Parameter(torch.tensor(w1))
+    with torch.no_grad():
+        theirs.bias.copy_(torch.from_numpy(layer.bias.detach().numpy()))
+    np.testing.assert_allclose(layer(ag.tensor(x)).detach().numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), **TOL)
+    # a plain tensor after the parameter is deleted (how torch.func and weight norm swap weights)
+    del layer.weight, theirs.weight
+    w2 = ag.tensor(w1 * 3, requires_grad=True)
+    tw2 = torch.tensor(w1 * 3, requires_grad=True)
+    layer.weight, theirs.weight = w2, tw2
+    _compare(layer(ag.tensor(x)), theirs(torch.tensor(x)), w2, tw2)
+    assert [n for n, _ in layer.named_parameters()] == ["bias"]
+    # the bias replaced, then removed
+    layer.bias = nn.Parameter(ag.tensor(b1))
+    np.testing.assert_allclose(layer(ag.tensor(x)).detach().numpy(), x @ (w1 * 3).T + b1, **TOL)
+    layer.bias = None
+    np.testing.assert_allclose(layer(ag.tensor(x)).detach().numpy(), x @ (w1 * 3).T, **TOL)
+
+
+def test_linear_forward_sees_a_weight_computed_by_a_subclass():
+    class Scaled(nn.Linear):
+        """weight as a property: a parametrisation computed from a raw parameter at each call."""
+
+        def __init__(self):
+            super().__init__(2, 2, bias=False, dtype=ag.float64)
+            self.raw = nn.Parameter(ag.eye(2, dtype=ag.float64))
+            del self.weight
+
+        @property
+        def weight(self):
+            return self.raw * 2.0
+
+    layer = Scaled()
+    out = layer(ag.tensor([[1.0, 2.0]], dtype=ag.float64))
+    np.testing.assert_allclose(out.detach().numpy(), [[2.0, 4.0]], **TOL)
+    out.sum().backward()
+    np.testing.assert_allclose(layer.raw.grad.numpy(), [[2.0, 4.0], [2.0, 4.0]], **TOL)
+
+
 def test_linear_bad_input_names_shapes():
     with pytest.raises(RuntimeError, match=r"input of shape \(2, 4\) and weight of shape \(3, 5\)"):
         nn.Linear(5, 3)(ag.ones(2, 4))

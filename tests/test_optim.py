@@ -269,6 +269,44 @@ def test_params_without_grad_are_skipped_and_get_no_state():
     assert b not in opt.state and opt.state[a]["step"] == 1.0
 
 
+@pytest.mark.parametrize("name, kwargs", [("SGD", {}), ("SGD", {"weight_decay": 0.1}), ("SGD", {"momentum": 0.9}),
+                                          ("Adam", {}), ("RMSprop", {}), ("Adagrad", {})])
+def test_which_parameters_get_state_matches_torch(torch, name, kwargs):
+    """The shared step set-up (``_params_with_grad``) skips parameters without a gradient and
+    creates state exactly where PyTorch does (SGD keeps none without momentum)."""
+    ours = [ag.tensor([1.0, 2.0], requires_grad=True), ag.tensor([3.0], requires_grad=True)]
+    theirs = [torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0], requires_grad=True)]
+    opt = getattr(ag.optim, name)(ours, lr=0.1, **kwargs)
+    topt = getattr(torch.optim, name)(theirs, lr=0.1, **kwargs)
+    (ours[0] * ours[0]).sum().backward()
+    (theirs[0] * theirs[0]).sum().backward()
+    opt.step()
+    topt.step()
+    assert sorted(opt.state_dict()["state"]) == sorted(topt.state_dict()["state"])
+    assert {k: sorted(v) for k, v in opt.state_dict()["state"].items()} == {
+        k: sorted(v) for k, v in topt.state_dict()["state"].items()
+    }
+    assert sum(bool(opt.state.get(p)) for p in ours) == sum(bool(topt.state.get(p)) for p in theirs)
+    np.testing.assert_array_equal(ours[1].detach().numpy(), [3.0])
+
+
+def test_params_with_grad_yields_arrays_and_state():
+    a = ag.tensor([1.0, 2.0], requires_grad=True)
+    b = ag.tensor([3.0], requires_grad=True)
+    c = ag.tensor(4.0, requires_grad=True)
+    opt = ag.optim.Adam([a, b, c], lr=0.1)
+    a.grad = ag.tensor([0.5, 0.5])
+    c.grad = ag.tensor(1.0)
+    c._data = np.float32(4.0)  # a NumPy scalar (as a 0-d result may be): made a writable array first
+    seen = list(opt._params_with_grad(opt.param_groups[0]))
+    assert [p for p, *_ in seen] == [a, c]
+    for p, data, grad, state in seen:
+        assert data is p._data and type(data) is np.ndarray and grad is p.grad._data
+        assert state is opt.state[p] and state["step"] == 0.0 and set(state) == {"step", "exp_avg", "exp_avg_sq"}
+    assert b not in opt.state
+    assert [st for *_, st in opt._params_with_grad(opt.param_groups[0], with_state=False)] == [None, None]
+
+
 def test_add_param_group_fills_defaults_and_trains_new_group():
     a = ag.tensor([1.0], requires_grad=True)
     b = ag.tensor([1.0], requires_grad=True)

@@ -277,3 +277,52 @@ def test_result_dtypes_match_torch(torch, expression) -> None:  # type: ignore[n
 def test_zero_dim_tensors_do_not_promote_dimensioned_ones(torch) -> None:  # type: ignore[no-untyped-def]
     expression = lambda lib: lib.ones(2) + lib.tensor(1.5, dtype=lib.float64)  # noqa: E731
     assert str(expression(ag).dtype) == str(expression(torch).dtype).replace("torch.", "")
+
+
+# ---------------------------------------------------------------- softplus's beta and threshold
+SOFTPLUS_POINTS = [-40.0, -12.0, -2.5, -0.5, 0.0, 0.1, 0.5, 0.9, 1.0, 1.5, 2.4, 2.5, 2.6, 5.0, 10.0, 19.9, 20.0,
+                   20.1, 25.0, 60.0, 800.0]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("beta, threshold", [(1.0, 20.0), (2.0, 20.0), (0.5, 20.0), (1.0, 5.0), (2.0, 5.0),
+                                             (3.0, 1.0), (0.25, 0.5), (1.0, 0.0), (-1.0, 5.0)])
+def test_softplus_beta_and_threshold_match_torch(torch, beta, threshold, dtype) -> None:  # type: ignore[no-untyped-def]
+    """ag.softplus, nn.functional.softplus, nn.Softplus and Tensor.softplus: one function, PyTorch's.
+
+    Where beta * x > threshold the result is x itself and its derivative exactly 1; the
+    points include ones where beta * x equals the threshold (the smooth branch, as PyTorch).
+    """
+    x = np.array(SOFTPLUS_POINTS, dtype=dtype)
+    t_x = torch.tensor(x, requires_grad=True)
+    t_out = torch.nn.functional.softplus(t_x, beta=beta, threshold=threshold)
+    tol = {"rtol": 1e-12, "atol": 1e-300} if dtype == "float64" else {"rtol": 2e-6, "atol": 1e-37}
+    calls = {
+        "ag.softplus": lambda t: ag.softplus(t, beta=beta, threshold=threshold),
+        "F.softplus": lambda t: ag.nn.functional.softplus(t, beta, threshold),
+        "nn.Softplus": lambda t: ag.nn.Softplus(beta=beta, threshold=threshold)(t),
+        "Tensor.softplus": lambda t: t.softplus(beta, threshold),
+    }
+    v = np.random.default_rng(0).standard_normal(x.shape).astype(dtype)
+    (t_grad,) = torch.autograd.grad(t_out, t_x, torch.tensor(v))
+    for what, call in calls.items():
+        leaf = ag.tensor(x, requires_grad=True)
+        out = call(leaf)
+        assert str(out.dtype) == dtype, what
+        np.testing.assert_allclose(to_numpy(out), to_numpy(t_out), err_msg=what, **tol)
+        (grad,) = ag.autograd.grad(out, leaf, ag.tensor(v))
+        np.testing.assert_allclose(to_numpy(grad), to_numpy(t_grad), err_msg=f"{what}: gradient", **tol)
+    above = beta * x > threshold
+    assert np.array_equal(to_numpy(ag.softplus(ag.tensor(x), beta, threshold))[above], x[above])
+
+
+def test_softplus_second_derivative_matches_torch(torch) -> None:  # type: ignore[no-untyped-def]
+    x = np.array([-3.0, -0.5, 0.0, 0.7, 2.4, 2.6, 9.0])
+    leaf, t_leaf = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (g,) = ag.autograd.grad(ag.softplus(leaf, beta=2.0, threshold=5.0).sum(), leaf, create_graph=True)
+    (t_g,) = torch.autograd.grad(torch.nn.functional.softplus(t_leaf, beta=2.0, threshold=5.0).sum(), t_leaf,
+                                 create_graph=True)
+    (gg,) = ag.autograd.grad(g.sum(), leaf)
+    (t_gg,) = torch.autograd.grad(t_g.sum(), t_leaf)
+    compare(g, t_g, "first derivative")
+    compare(gg, t_gg, "second derivative")

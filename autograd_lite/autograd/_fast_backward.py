@@ -100,17 +100,10 @@ def _walk(start: list, leaf_grads: dict, retain_graph: bool, steps: EngineSteps)
                 continue
             gi = grads[position]
             if fit and gi is not None:
-                reference = arrays[position]
-                if gi.shape != reference.shape:
-                    gi = unbroadcast(gi, reference.shape)
-                if gi.dtype != reference.dtype:
-                    gi = np.asarray(gi).astype(reference.dtype)
+                gi = _fit(gi, arrays[position])
             if type(parent) is node_type:
                 previous = parent.acc
-                if previous is None:
-                    parent.acc = gi
-                elif gi is not None:
-                    parent.acc = previous + gi
+                parent.acc = gi if previous is None else (previous if gi is None else previous + gi)
                 remaining = parent.pending - 1
                 parent.pending = remaining
                 if not remaining:
@@ -127,6 +120,15 @@ def _walk(start: list, leaf_grads: dict, retain_graph: bool, steps: EngineSteps)
             node.arrays = None
             node.out = None
         node = follow if follow is not None else (pop() if ready else None)
+
+
+def _fit(g: Any, reference: Any) -> Any:
+    """``engine.fit_to_input``: summed over broadcast dimensions, in the input's dtype."""
+    if g.shape != reference.shape:
+        g = unbroadcast(g, reference.shape)
+    if g.dtype != reference.dtype:
+        g = np.asarray(g).astype(reference.dtype)
+    return g
 
 
 def _vjps(node: Node, g: Any, arrays: tuple) -> Any:

@@ -28,27 +28,71 @@ def _outputs(fn: Callable, inputs: tuple) -> tuple:
     return tuple(o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f")
 
 
+def central_difference(evaluate: Callable[[float], Any], eps: float) -> np.ndarray:
+    """``(evaluate(eps) - evaluate(-eps)) / (2 eps)`` in float64: the one central-difference formula.
+
+    ``evaluate(step)`` returns the function's value (a number or an array) at the point
+    moved by ``step`` along some direction: one element (a Jacobian column), or a random
+    direction of all the inputs. Both gradient checkers, :func:`gradcheck` and
+    :func:`autograd_lite.testing.check_gradients`, take their numerical derivatives here.
+    """
+    plus = np.asarray(evaluate(eps), dtype=np.float64)
+    minus = np.asarray(evaluate(-eps), dtype=np.float64)
+    return (plus - minus) / (2 * eps)
+
+
+def numerical_jacobian(
+    evaluate: Callable[[], Any], values: np.ndarray, eps: float, indices: Sequence[int] | np.ndarray | None = None,
+) -> np.ndarray:
+    """The columns of d evaluate() / d values by central differences, one per element of ``values``.
+
+    ``values`` (a writable array) is perturbed in place, one element at a time (to
+    ``original + step`` for ``step = eps``, then ``-eps``) and restored; ``evaluate()``
+    reads it and returns the outputs as an array or a number. ``indices`` limits the
+    columns to those flat (C-order) positions. Returns a float64 array of shape
+    ``(number of outputs, number of columns)``.
+    """
+    columns = range(values.size) if indices is None else indices
+
+    def along(flat_index: int) -> Callable[[float], np.ndarray]:
+        position = np.unravel_index(flat_index, values.shape)
+        original = values[position]
+
+        def shifted(step: float) -> np.ndarray:
+            values[position] = original + step
+            try:
+                return np.asarray(evaluate(), dtype=np.float64).reshape(-1)
+            finally:
+                values[position] = original
+
+        return shifted
+
+    derivatives = [central_difference(along(int(j)), eps) for j in columns]
+    if not derivatives:
+        return np.zeros((np.size(evaluate()), 0))
+    return np.stack(derivatives, axis=1)
+
+
 def _numerical_jacobian(fn: Callable, inputs: tuple, position: int, eps: float) -> list[np.ndarray]:
     """d(output_k)/d(input[position]) by central differences: one column per input element."""
     from .grad_mode import no_grad
 
+    def outputs() -> list[np.ndarray]:
+        with no_grad():
+            return [np.asarray(o._data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+
+    sizes = [out.size for out in outputs()]
+
+    def evaluate() -> np.ndarray:
+        flat = outputs()
+        return np.concatenate(flat) if flat else np.zeros(0)
+
     target = inputs[position]
-    flat = target._data.reshape(-1)  # a view: perturbing it perturbs the input
-    with no_grad():
-        n_out = [o.numel() for o in _outputs(fn, inputs)]
-    jacobians = [np.zeros((n, flat.size)) for n in n_out]
-    for j in range(flat.size):
-        original = flat[j]
-        flat[j] = original + eps
-        with no_grad():
-            plus = [np.asarray(o._data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-        flat[j] = original - eps
-        with no_grad():
-            minus = [np.asarray(o._data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-        flat[j] = original
-        for k, (p, m) in enumerate(zip(plus, minus)):
-            jacobians[k][:, j] = (p - m) / (2 * eps)
-    return jacobians
+    if type(target._data) is not np.ndarray:  # a NumPy scalar (0-d result): make it writable
+        target._data = np.array(target._data)
+    # perturbing the input's own array perturbs the input, as fn sees it
+    jacobian = numerical_jacobian(evaluate, target._data, eps)
+    return np.split(jacobian, np.cumsum(sizes)[:-1], axis=0) if sizes else []
 
 
 def _analytical_jacobian(fn: Callable, inputs: tuple, position: int) -> list[np.ndarray]:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as _F
+from .._common import _SUM_ALL, _t
 from ..inplace import inplace as inplace_op
 from ..ops._fastpath import binary, unary, unary_op
 from ..ops.elementwise import Clamp, Mul, Relu, Sigmoid, Softplus, Tanh, Where
@@ -23,7 +24,7 @@ from ..ops.reduction import CrossEntropy, LogSoftmax, SoftmaxSlot, Sum
 from ..ops.shape import GetItem, IndexPut
 from ..ops.special import BinaryCrossEntropy, Erf
 from ..random import get_rng
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor
 
 __all__ = [
     "linear", "identity",
@@ -33,13 +34,6 @@ __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
-
-_SUM_ALL = {"axis": None, "keepdims": False}
-
-
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else as_tensor(x)
-
 
 def _shape(t: Any) -> tuple:
     return tuple(np.shape(t._data if isinstance(t, Tensor) else t))
@@ -188,13 +182,11 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch)."""
-    x = _t(input)
-    scaled = x if beta == 1.0 else x * beta
-    smooth = unary(Softplus, scaled)
-    if beta != 1.0:
-        smooth = smooth / beta
-    return apply(Where, (scaled._data > threshold, x, smooth))
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch).
+
+    The same function as ``ag.softplus`` (one implementation, in ``autograd_lite.functional``).
+    """
+    return _F.softplus(input, beta, threshold)
 
 
 def logsigmoid(input: Tensor) -> Tensor:

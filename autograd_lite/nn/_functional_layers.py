@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._common import _t
 from ..autograd.grad_mode import no_grad
 from ..ops._fastpath import unary
 from ..ops.conv import (
@@ -30,7 +31,7 @@ from ..ops.linalg import Matmul
 from ..ops.primitive import apply
 from ..ops.reduction import Sum
 from ..ops.shape import Cat, Reshape, _BasicGetItem
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor
 
 __all__ = [
     "conv1d", "conv2d", "unfold", "fold", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
@@ -38,10 +39,6 @@ __all__ = [
 ]
 
 Pair = tuple[int, int]
-
-
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else as_tensor(x)
 
 
 def _reshape(x: Tensor, shape: tuple) -> Tensor:

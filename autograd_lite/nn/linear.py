@@ -71,8 +71,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        params = self._parameters
-        return linear(input, params["weight"], params["bias"])  # type: ignore[arg-type]
+        return linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         has_bias = self.bias is not None

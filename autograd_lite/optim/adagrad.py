@@ -64,16 +64,8 @@ class Adagrad(Optimizer):
         eps = group["eps"]
         weight_decay = group["weight_decay"]
         maximize = group["maximize"]
-        state = self.state
         dtype = None
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            data = p._data
-            if type(data) is not np.ndarray:
-                data = _writable_data(p)
-            st = state[p] or self._init_state(p, data, group)
+        for p, data, g, st in self._params_with_grad(group):
             step = st["step"] + 1.0
             st["step"] = step
             if data.dtype is not dtype:
@@ -81,7 +73,6 @@ class Adagrad(Optimizer):
                 dtype = data.dtype
                 eps_c = np.array(eps, dtype)
                 weight_decay_c = np.array(weight_decay, dtype)
-            g = grad._data
             if maximize:
                 g = -g
             if weight_decay != 0:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check_range, _scalar, _writable_data
+from .optimizer import Optimizer, _check_range, _scalar
 
 __all__ = ["Adam", "AdamW"]
 
@@ -101,17 +101,9 @@ class Adam(Optimizer):
         maximize = group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         one_minus_beta1 = 1 - beta1
-        state = self.state
         dtype = None
         last_step = None
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            data = p._data
-            if type(data) is not np.ndarray:
-                data = _writable_data(p)
-            st = state[p] or self._init_state(p, data, group)
+        for p, data, g, st in self._params_with_grad(group):
             step = st["step"] + 1.0
             st["step"] = step
             if data.dtype is not dtype:
@@ -130,7 +122,6 @@ class Adam(Optimizer):
                 bias_correction1 = 1 - beta1**step
                 bias_correction2_sqrt_c = np.array((1 - beta2**step) ** 0.5, dtype)
                 neg_step_size_c = np.array(-(lr / bias_correction1), dtype)
-            g = grad._data
             if maximize:
                 g = -g
             if weight_decay != 0:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -72,10 +72,9 @@ class Optimizer:
     group is added) and ``_init_state`` (the state a parameter starts with).
 
     The built-in optimizers share ``_ranges`` (a table of hyperparameter ranges that
-    ``_validate_group`` checks) and ``_init_checked`` (their common constructor). Their step
-    loops are written out in each optimizer: it is the hot path, and a shared generator
-    costs about 0.1 microseconds per parameter. In those loops a parameter's state is
-    ``self.state[p] or self._init_state(p, data, group)``.
+    ``_validate_group`` checks), ``_init_checked`` (their common constructor) and
+    ``_params_with_grad`` (the set-up of their step loops: the parameters that have a
+    gradient, their arrays and their state); each keeps its own update rule.
     """
 
     #: Hyperparameter ranges checked by ``_validate_group``: ``(key, low)`` means
@@ -238,6 +237,28 @@ class Optimizer:
         raise NotImplementedError(
             f"{type(self).__name__} must implement step() (or _step_group(group) to reuse the base step)"
         )
+
+    def _params_with_grad(
+        self, group: dict[str, Any], with_state: bool = True,
+    ) -> Iterator[tuple[Tensor, np.ndarray, np.ndarray, Any]]:
+        """``(p, data, grad, state)`` for each parameter of ``group`` that has a gradient.
+
+        ``data`` is the parameter's array, to update in place (made an ndarray first if it
+        was a NumPy scalar); ``grad`` is its gradient's array; ``state`` is ``self.state[p]``,
+        created by ``_init_state`` on the parameter's first step (None when ``with_state``
+        is False: an optimizer, like SGD without momentum, that keeps no state).
+        Parameters without a gradient are skipped, as in PyTorch.
+        """
+        state = self.state
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            data = p._data
+            if type(data) is not np.ndarray:
+                data = _writable_data(p)
+            st = (state[p] or self._init_state(p, data, group)) if with_state else None
+            yield p, data, grad._data, st
 
     def _init_state(self, p: Tensor, data: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         """Fill in and return ``self.state[p]`` for a parameter's first step (``data`` is ``p._data``).

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .adam import _lerp_, _lerp_const
-from .optimizer import Optimizer, _writable_data
+from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
 
@@ -63,16 +63,8 @@ class RMSprop(Optimizer):
         centered = group["centered"]
         maximize = group["maximize"]
         one_minus_alpha = 1 - alpha
-        state = self.state
         dtype = None
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            data = p._data
-            if type(data) is not np.ndarray:
-                data = _writable_data(p)
-            st = state[p] or self._init_state(p, data, group)
+        for p, data, g, st in self._params_with_grad(group):
             # momentum and centered may be switched on after the state was made
             if momentum > 0 and "momentum_buffer" not in st:
                 st["momentum_buffer"] = Tensor._wrap(np.zeros_like(data))
@@ -86,7 +78,6 @@ class RMSprop(Optimizer):
                     np.array(v, dtype) for v in (alpha, one_minus_alpha, eps, lr, momentum, weight_decay)
                 )
                 lerp_c = _lerp_const(one_minus_alpha, dtype)
-            g = grad._data
             if maximize:
                 g = -g
             if weight_decay != 0:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _writable_data
+from .optimizer import Optimizer
 
 __all__ = ["SGD"]
 
@@ -72,40 +72,26 @@ class SGD(Optimizer):
         dtype = None
         if momentum == 0 and weight_decay == 0 and not maximize:
             # The common case, kept as short as possible: theta -= lr * g.
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                data = p._data
-                if type(data) is not np.ndarray:
-                    data = _writable_data(p)
+            for p, data, g, _ in self._params_with_grad(group, with_state=False):
                 if data.dtype is not dtype:
                     dtype = data.dtype
                     lr_c = np.array(lr, dtype)
-                data -= lr_c * grad._data
+                data -= lr_c * g
                 p._bump_version()
             return
         dampening = group["dampening"]
         nesterov = group["nesterov"]
-        state = self.state
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            data = p._data
-            if type(data) is not np.ndarray:
-                data = _writable_data(p)
+        # only with momentum is there state (a momentum buffer), as in PyTorch
+        for p, data, g, st in self._params_with_grad(group, with_state=momentum != 0):
             if data.dtype is not dtype:
                 dtype = data.dtype
                 lr_c, momentum_c, weight_decay_c = (np.array(v, dtype) for v in (lr, momentum, weight_decay))
                 damp_c = np.array(1 - dampening, dtype)
-            g = grad._data
             if maximize:
                 g = -g
             if weight_decay != 0:
                 g = g + weight_decay_c * data
-            if momentum != 0:  # only then is there state (a momentum buffer), as in PyTorch
-                st = state[p]
+            if momentum != 0:
                 buf = st.get("momentum_buffer")
                 if buf is None:
                     b = np.array(g, dtype=data.dtype, copy=True)

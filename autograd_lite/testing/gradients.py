@@ -1,6 +1,8 @@
 """Check any function's gradients against central finite differences in float64.
 
-Two checks, as HIPS/autograd's ``check_grads`` and PyTorch's ``gradcheck`` do:
+Two checks, as HIPS/autograd's ``check_grads`` and PyTorch's ``gradcheck`` do (the
+finite differences are those of :mod:`autograd_lite.autograd.gradcheck`:
+``central_difference`` and ``numerical_jacobian``, shared with ``ag.autograd.gradcheck``):
 
 * **Elementwise.** Pick a random vector ``v`` for the outputs. For every element ``x_j``
   of every input, the numeric derivative of ``s(x) = <v, f(x)>``,
@@ -22,6 +24,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from ..autograd.gradcheck import central_difference, numerical_jacobian
 
 __all__ = ["GradientCheckError", "check_gradients"]
 
@@ -152,20 +156,18 @@ class _Checker:
         self.random_direction(directions, paths)
 
     def elementwise(self, directions: list, paths: dict) -> None:
-        eps = self.eps
         for k, x in enumerate(self.values):
             flat_indices = np.arange(x.size)
             if self.max_elements is not None and x.size > self.max_elements:
                 flat_indices = np.sort(self.rng.choice(x.size, self.max_elements, replace=False))
-            numeric = np.empty(len(flat_indices))
-            for i, flat in enumerate(flat_indices):
-                plus = list(self.values)
-                minus = list(self.values)
-                plus[k] = x.copy()
-                plus[k].reshape(-1)[flat] += eps
-                minus[k] = x.copy()
-                minus[k].reshape(-1)[flat] -= eps
-                numeric[i] = (self.scalar(plus, directions) - self.scalar(minus, directions)) / (2 * eps)
+            # d<v, f>/dx_j for every chosen element: a copy of x, perturbed in place element by element
+            point = list(self.values)
+            point[k] = x.copy()
+
+            def evaluate(point: list[np.ndarray] = point) -> float:
+                return self.scalar(point, directions)
+
+            numeric = numerical_jacobian(evaluate, point[k], self.eps, flat_indices)[0]
             for path, grads in paths.items():
                 analytic = grads[k].reshape(-1)[flat_indices]
                 bad = ~np.isclose(analytic, numeric, rtol=self.rtol, atol=self.atol)
@@ -179,9 +181,8 @@ class _Checker:
             return
         eps = self.eps
         us = [self.rng.standard_normal(x.shape) for x in self.values]
-        plus = [x + eps * u for x, u in zip(self.values, us)]
-        minus = [x - eps * u for x, u in zip(self.values, us)]
-        numeric = (self.scalar(plus, directions) - self.scalar(minus, directions)) / (2 * eps)
+        numeric = float(central_difference(
+            lambda step: self.scalar([x + step * u for x, u in zip(self.values, us)], directions), eps))
         for path, grads in paths.items():
             terms = [g * u for g, u in zip(grads, us)]
             analytic = float(sum(np.sum(t) for t in terms))

@@ -375,6 +375,54 @@ def _wrap(text: str, width: int = 88) -> str:
 _TRIVIAL = {"add", "sub", "neg", "clone"}
 
 
+def _step_formula(step: Step, tensors: dict) -> str:
+    """The op's formula with its arguments bound (``... with x = h, weight = fc.weight``)."""
+    op = step.op
+    argnames = _argnames_by_position(op, len(op.args))
+    arg_values = iter(tensors[key].name for key, _ in op.inputs)
+    bound = [f"{argnames[i]} = None" if a == f"{argnames[i]}=None" else
+             f"{argnames[i]} = {next(arg_values, '?') if a == '·' else a}"
+             for i, a in enumerate(op.args)]
+    formula = step.forward
+    without = getattr(op.node.prim, "formula_without", None) or {}
+    for i, a in enumerate(op.args):
+        if a == f"{argnames[i]}=None":  # an input left out (no bias): the formula without it
+            formula = without.get(argnames[i], formula)
+    return formula + (f"   with {', '.join(bound)}" if bound else "")
+
+
+def _narrate_passed(step: Step, passed: Passed, tensors: dict, incoming: dict[str, int], arr: Any,
+                    width: int) -> list[str]:
+    """The lines telling what one step passes to one of its inputs."""
+    name = step.op.node.prim.name
+    slope_shown = passed.local is not None and name not in _TRIVIAL
+    lines: list[str] = []
+    if passed.rule:
+        lines.append(passed.rule)
+    if slope_shown:
+        lines.append(_labelled(f"local slope d {step.output}/d {passed.target} = ", arr(passed.local)))
+        if passed.summed:
+            lines.append(_labelled("upstream * slope = ", arr(np.asarray(step.upstream) * passed.local)))
+    if passed.summed:
+        lines.append(f"summed over the broadcast axes down to {passed.target}'s shape "
+                     f"{fmt_shape(passed.grad.shape)}")
+    result = _labelled(f"d loss/d {passed.target} = ", arr(passed.grad))
+    if slope_shown and not passed.summed:
+        result = _labelled(f"d loss/d {passed.target} = upstream * slope = ", arr(passed.grad))
+    tail = []
+    if tensors[passed.target_key].kind in ("parameter", "input"):
+        tail.append(f"added into {passed.target}.grad")
+    shares = incoming.get(passed.target_key, 1)
+    if shares > 1:
+        tail.append(f"one of {shares} gradients {passed.target} receives; they are added")
+    if tail:
+        result += "   -> " + "; ".join(tail)
+    lines.append(result)
+    if len(passed.target) + 3 < width:
+        return _block(f"to {passed.target}", "\n".join(lines), width)
+    return [f"  to {passed.target} ({passed.argname}):"] + _block("", "\n".join(lines), width)
+
+
 def _narrate(steps: list[Step], model: GraphModel, incoming: dict[str, int], leaves: list,
              names: Names, max_elements: int) -> str:
     def arr(a: Any) -> str:
@@ -411,50 +459,12 @@ def _narrate(steps: list[Step], model: GraphModel, incoming: dict[str, int], lea
         if step.number == 1:
             up += "   (the loss with respect to itself: backward starts with 1)"
         out.extend(_block("upstream", up, width))
-        argnames = _argnames_by_position(op, len(op.args))
-        arg_values = iter(tensors[key].name for key, _ in op.inputs)
-        bound = [f"{argnames[i]} = None" if a == f"{argnames[i]}=None" else
-                 f"{argnames[i]} = {next(arg_values, '?') if a == '·' else a}"
-                 for i, a in enumerate(op.args)]
-        formula = step.forward
-        without = getattr(op.node.prim, "formula_without", None) or {}
-        for i, a in enumerate(op.args):
-            if a == f"{argnames[i]}=None":  # an input left out (no bias): the formula without it
-                formula = without.get(argnames[i], formula)
-        formula += f"   with {', '.join(bound)}" if bound else ""
+        formula = _step_formula(step, tensors)
         out.extend(_block("formula", formula, width))
         if step.words:
             out.extend(_block("rule", _wrap(step.words, 80), width))
-        name = op.node.prim.name
         for passed in step.passed:
-            lines: list[str] = []
-            if passed.rule:
-                lines.append(passed.rule)
-            if passed.local is not None and name not in _TRIVIAL:
-                slope = f"local slope d {step.output}/d {passed.target} = "
-                lines.append(_labelled(slope, arr(passed.local)))
-                product = np.asarray(step.upstream) * passed.local
-                if passed.summed:
-                    lines.append(_labelled("upstream * slope = ", arr(product)))
-            if passed.summed:
-                lines.append(f"summed over the broadcast axes down to {passed.target}'s shape "
-                             f"{fmt_shape(passed.grad.shape)}")
-            result = _labelled(f"d loss/d {passed.target} = ", arr(passed.grad))
-            if passed.local is not None and name not in _TRIVIAL and not passed.summed:
-                result = _labelled(f"d loss/d {passed.target} = upstream * slope = ", arr(passed.grad))
-            box = tensors[passed.target_key]
-            tail = []
-            if box.kind in ("parameter", "input"):
-                tail.append(f"added into {passed.target}.grad")
-            shares = incoming.get(passed.target_key, 1)
-            if shares > 1:
-                tail.append(f"one of {shares} gradients {passed.target} receives; they are added")
-            if tail:
-                result += "   -> " + "; ".join(tail)
-            lines.append(result)
-            out.extend(_block(f"to {passed.target}", "\n".join(lines), width)
-                       if len(passed.target) + 3 < width else
-                       [f"  to {passed.target} ({passed.argname}):"] + _block("", "\n".join(lines), width))
+            out.extend(_narrate_passed(step, passed, tensors, incoming, arr, width))
         out.append("")
     out.append("Result: the gradients that reached the leaves (what loss.backward() adds to .grad):")
     for box in tensors.values():

@@ -298,120 +298,188 @@ def build_graph(
     ``recording`` supplies intermediate values, gradients and modules when available.
     """
     names = params if isinstance(params, Names) else Names(params)
-    tensors: dict[str, TensorBox] = {}
-    ops: dict[str, OpBox] = {}
-    edges: list[tuple[str, str, str]] = []
-    rec = recording
-    root_node = getattr(root, "grad_fn", None)
+    return _GraphBuilder(root, names, recording, root_name).build()
 
-    # Leaves and constants get one box each, keyed by the tensor's identity.
-    by_id: dict[int, str] = {}
-    keep_alive: list = []
-    used: set[str] = set()
-    counters: dict[str, int] = {}
 
-    def unique(name: str | None, base: str) -> str:
+_LEAF_NAME_BASES = {"parameter": "param", "input": "input"}
+
+
+class _GraphBuilder:
+    """The state of one :func:`build_graph` call: the boxes so far and the names given out."""
+
+    def __init__(self, root: Any, names: Names, rec: Recording | None, root_name: str | None) -> None:
+        self.root = root
+        self.names = names
+        self.rec = rec
+        self.root_name = root_name
+        self.root_node: Node | None = getattr(root, "grad_fn", None)
+        self.tensors: dict[str, TensorBox] = {}
+        self.ops: dict[str, OpBox] = {}
+        self.edges: list[tuple[str, str, str]] = []
+        # Leaves and constants get one box each, keyed by the tensor's identity.
+        self.by_id: dict[int, str] = {}
+        self.keep_alive: list = []
+        self.used_names: set[str] = set()
+        self.counters: dict[str, int] = {}
+        self.node_key: dict[Node, str] = {}
+        self.module_labels: dict[str, str] = {}
+        self.unknown_modules: dict[int, str] = {}
+
+    def build(self) -> GraphModel:
+        if self.root_node is None:
+            key = self.leaf_box(self.root)
+            return GraphModel(self.tensors, self.ops, self.edges, key, {}, {})
+        order = self._node_order(self.root_node)
+        produced = self._produced_tensors(order, self.root_node)
+        for index, node in enumerate(order, start=1):
+            self._add_node(index, node, produced.get(node))
+        modules, parents_of = self._module_frames()
+        model = GraphModel(self.tensors, self.ops, self.edges, self.node_key[self.root_node], modules, parents_of)
+        model._keep_alive = self.keep_alive  # type: ignore[attr-defined]
+        return model
+
+    # ------------------------------------------------------------------ names
+    def unique(self, name: str | None, base: str) -> str:
         """The name itself if free, else (or when None) ``base`` numbered: param1, const2..."""
+        used = self.used_names
         if name is not None and name not in used:
             used.add(name)
             return name
         stem = name if name is not None else base
         while True:
-            counters[stem] = counters.get(stem, 0) + 1
-            candidate = f"{stem}{counters[stem]}" if name is None else f"{stem}_{counters[stem] + 1}"
+            self.counters[stem] = self.counters.get(stem, 0) + 1
+            count = self.counters[stem]
+            candidate = f"{stem}{count}" if name is None else f"{stem}_{count + 1}"
             if candidate not in used:
                 used.add(candidate)
                 return candidate
 
-    def leaf_box(tensor: Any) -> str:
-        key = by_id.get(id(tensor))
+    # ------------------------------------------------------------------ leaves and constants
+    def leaf_box(self, tensor: Any) -> str:
+        """The key of ``tensor``'s box (a leaf or a constant), made on first sight."""
+        key = self.by_id.get(id(tensor))
         if key is not None:
             return key
         requires = bool(getattr(tensor, "requires_grad", False))
-        name = names.tensor_name(tensor)
-        if tensor is root:
-            kind = "output"
-        elif not requires:
-            kind = "constant"
-        elif names.is_named_param(tensor) or _is_parameter(tensor):
-            kind = "parameter"
-        else:
-            kind = "input"
-        prefix = "c" if kind == "constant" else "l"
-        key = f"{prefix}{len(by_id) + 1}"
-        value = tensor._data
-        grad = tensor.grad._data if getattr(tensor, "grad", None) is not None else None
-        if rec is not None and id(tensor) in rec.leaf_values:
-            value = rec.leaf_values[id(tensor)]
-            grad = rec.leaf_grads.get(id(tensor))
-        if name is None and tensor is root:
-            name = root_name or "output"
-        name = unique(name, {"parameter": "param", "input": "input"}.get(kind, "const"))
+        kind = self._leaf_kind(tensor, requires)
+        key = f"{'c' if kind == 'constant' else 'l'}{len(self.by_id) + 1}"
+        value, grad = self._leaf_value_and_grad(tensor)
+        name = self.names.tensor_name(tensor)
+        if name is None and tensor is self.root:
+            name = self.root_name or "output"
+        name = self.unique(name, _LEAF_NAME_BASES.get(kind, "const"))
         value = np.asarray(value)
-        module = None
-        if kind == "parameter" and "." in name:
-            module = name.rsplit(".", 1)[0]
-        elif kind == "parameter" and names.model is not None and names.is_named_param(tensor):
-            module = ""
-        tensors[key] = TensorBox(
+        self.tensors[key] = TensorBox(
             key, kind, name, tuple(value.shape), str(value.dtype), value,
-            np.asarray(grad) if grad is not None else None, module=module, requires_grad=requires,
+            np.asarray(grad) if grad is not None else None, module=self._leaf_module(tensor, kind, name),
+            requires_grad=requires,
         )
-        by_id[id(tensor)] = key
-        keep_alive.append(tensor)
+        self.by_id[id(tensor)] = key
+        self.keep_alive.append(tensor)
         return key
 
-    if root_node is None:
-        key = leaf_box(root)
-        return GraphModel(tensors, ops, edges, key, {}, {})
+    def _leaf_kind(self, tensor: Any, requires: bool) -> str:
+        if tensor is self.root:
+            return "output"
+        if not requires:
+            return "constant"
+        if self.names.is_named_param(tensor) or _is_parameter(tensor):
+            return "parameter"
+        return "input"
 
-    order = topological_nodes(root_node)
-    if rec is not None and all(node in rec.outputs for node in order):
-        position = {node: i for i, node in enumerate(rec.order)}
-        order.sort(key=position.__getitem__)
+    def _leaf_value_and_grad(self, tensor: Any) -> tuple[Any, Any]:
+        """A leaf's value and gradient: as recorded if the recording saw it, else its own."""
+        rec = self.rec
+        if rec is not None and id(tensor) in rec.leaf_values:
+            return rec.leaf_values[id(tensor)], rec.leaf_grads.get(id(tensor))
+        grad = tensor.grad._data if getattr(tensor, "grad", None) is not None else None
+        return tensor._data, grad
 
-    # Which tensor object each node produced (from the recording, or from a consumer's inputs).
-    produced: dict[Node, Any] = {root_node: root}
-    if rec is not None:
+    def _leaf_module(self, tensor: Any, kind: str, name: str) -> str | None:
+        """The module a parameter belongs to, by its name (``layers.0.weight``: ``layers.0``)."""
+        if kind != "parameter":
+            return None
+        if "." in name:
+            return name.rsplit(".", 1)[0]
+        if self.names.model is not None and self.names.is_named_param(tensor):
+            return ""
+        return None
+
+    # ------------------------------------------------------------------ ops and their outputs
+    def _node_order(self, root_node: Node) -> list[Node]:
+        """The nodes, inputs first; in the order they ran when the recording saw them all."""
+        order = topological_nodes(root_node)
+        rec = self.rec
+        if rec is not None and all(node in rec.outputs for node in order):
+            position = {node: i for i, node in enumerate(rec.order)}
+            order.sort(key=position.__getitem__)
+        return order
+
+    def _produced_tensors(self, order: list[Node], root_node: Node) -> dict[Node, Any]:
+        """Which tensor object each node produced (from the recording, or from a consumer's inputs)."""
+        produced: dict[Node, Any] = {root_node: self.root}
+        rec = self.rec
+        if rec is not None:
+            for node in order:
+                if node in rec.outputs:
+                    produced.setdefault(node, rec.outputs[node])
         for node in order:
-            if node in rec.outputs:
-                produced.setdefault(node, rec.outputs[node])
-    for node in order:
-        inputs = _known_inputs(node, rec)
-        if inputs is None:
-            continue
-        for parent, item in zip(node.parents, inputs, strict=False):
-            if isinstance(parent, Node) and parent not in produced:
-                produced[parent] = item
+            inputs = _known_inputs(node, rec)
+            if inputs is None:
+                continue
+            for parent, item in zip(node.parents, inputs, strict=False):
+                if isinstance(parent, Node) and parent not in produced:
+                    produced[parent] = item
+        return produced
 
-    node_key: dict[Node, str] = {}
-    module_labels: dict[str, str] = {}
-    unknown_modules: dict[int, str] = {}
-
-    def module_of(node: Node) -> str | None:
+    def _module_of(self, node: Node) -> str | None:
+        rec = self.rec
         if rec is None or node not in rec.modules:
             return None
         module = rec.modules[node]
-        path = names.module_path(module)
+        path = self.names.module_path(module)
         if path is None:
-            path = unknown_modules.get(id(module))
+            path = self.unknown_modules.get(id(module))
             if path is None:
-                path = f"{type(module).__name__}#{len(unknown_modules) + 1}"
-                unknown_modules[id(module)] = path
-                module_labels[path] = path
+                path = f"{type(module).__name__}#{len(self.unknown_modules) + 1}"
+                self.unknown_modules[id(module)] = path
+                self.module_labels[path] = path
         return path
 
-    for index, node in enumerate(order, start=1):
-        tensor = produced.get(node)
+    def _add_node(self, index: int, node: Node, tensor: Any) -> None:
+        """The box of the tensor ``node`` produced, its op box, and the arrows into and out of it."""
         key = f"t{index}"
-        node_key[node] = key
-        name = names.tensor_name(tensor) if tensor is not None else None
-        if node is root_node:
+        self.node_key[node] = key
+        module = self._module_of(node)
+        self.tensors[key] = self._output_box(key, node, tensor, module)
+        inputs = _known_inputs(node, self.rec)
+        in_edges, positions, shown_args = self._op_arguments(node, inputs)
+        title = _title_with_constants(op_title(node.prim, node.attrs), shown_args, inputs)
+        op_key = f"op{index}"
+        self.ops[op_key] = OpBox(op_key, index, title, node, key, in_edges, module=module, positions=positions,
+                                 args=shown_args)
+        label_args = len(in_edges) > 1 and node.prim.name not in _COMMUTATIVE
+        for src, argname in in_edges:
+            self.edges.append((src, op_key, argname if label_args else ""))
+        self.edges.append((op_key, key, ""))
+
+    def _output_box(self, key: str, node: Node, tensor: Any, module: str | None) -> TensorBox:
+        name = self.names.tensor_name(tensor) if tensor is not None else None
+        if node is self.root_node:
             kind = "output"
-            name = unique(name or root_name or "output", "output")
+            name = self.unique(name or self.root_name or "output", "output")
         else:
             kind = "intermediate"
-            name = unique(name or key, "t")
+            name = self.unique(name or key, "t")
+        value, grad = self._node_value_and_grad(node, tensor)
+        return TensorBox(
+            key, kind, name, tuple(value.shape) if value is not None else None,
+            str(value.dtype) if value is not None else None, value, grad, module=module, node=node,
+        )
+
+    def _node_value_and_grad(self, node: Node, tensor: Any) -> tuple[Any, Any]:
+        """An op output's value and gradient: from the recording if it has them, else from the tensor."""
+        rec = self.rec
         value = None
         grad = None
         if rec is not None and node in rec.values:
@@ -422,85 +490,89 @@ def build_graph(
             grad = rec.grads[node]
         elif tensor is not None and tensor.grad is not None:
             grad = np.asarray(tensor.grad._data)
-        module = module_of(node)
-        tensors[key] = TensorBox(
-            key, kind, name, tuple(value.shape) if value is not None else None,
-            str(value.dtype) if value is not None else None, value, grad, module=module, node=node,
-        )
+        return value, grad
 
-        # The op box, and the arrows into it.
-        prim = node.prim
-        inputs = _known_inputs(node, rec)
+    def _op_arguments(self, node: Node, inputs: tuple | None) -> tuple[list[tuple[str, str]], list[int], list[str]]:
+        """The arrows into an op (source key, argument name), their positions, and every argument as shown."""
         parents = node.parents or ()
         count = len(parents) if inputs is None else len(inputs)
-        argnames = arg_names(prim, count)
+        argnames = arg_names(node.prim, count)
         in_edges: list[tuple[str, str]] = []
         positions: list[int] = []
         shown_args: list[str] = []
         for position in range(count):
             parent = parents[position] if position < len(parents) else None
             item = inputs[position] if inputs is not None else None
-            if isinstance(parent, Node):
-                src = node_key[parent]
-            elif parent is not None:
-                src = leaf_box(parent)
-            elif item is not None and hasattr(item, "_data"):
-                src = leaf_box(item)
-            elif inputs is not None and item is None:  # an optional input left out: linear's bias
-                shown_args.append(f"{argnames[position]}=None")
-                continue
-            else:
-                shown_args.append("?" if inputs is None else _constant_text(item))
+            src = self._argument_source(parent, item)
+            if src is None:
+                shown_args.append(_argument_text(argnames[position], item, inputs))
                 continue
             shown_args.append("·")
             in_edges.append((src, argnames[position]))
             positions.append(position)
-        title = op_title(prim, node.attrs)
-        if any(a != "·" for a in shown_args) and inputs is not None:
-            # Constants in their places (``mul(·, 0.5)``); inputs left out as keywords at the
-            # end, the arrows alone standing for the tensors when nothing else is positional
-            # (``linear(bias=None)``).
-            left_out = [a for a in shown_args if a.endswith("=None")]
-            positional = [a for a in shown_args if not a.endswith("=None")]
-            if all(a == "·" for a in positional):
-                positional = []
-            constants = ", ".join(positional + left_out)
-            if title.endswith(")"):
-                title = title[:-1] + "; " + constants + ")"
-            else:
-                title = f"{title}({constants})"
-        op_key = f"op{index}"
-        ops[op_key] = OpBox(op_key, index, title, node, key, in_edges, module=module, positions=positions,
-                            args=shown_args)
-        label_args = len(in_edges) > 1 and prim.name not in _COMMUTATIVE
-        for src, argname in in_edges:
-            edges.append((src, op_key, argname if label_args else ""))
-        edges.append((op_key, key, ""))
+        return in_edges, positions, shown_args
 
-    # Parameters sit in their module's frame only when the ops are framed by module too.
-    if not any(op.module is not None for op in ops.values()):
-        for box in tensors.values():
-            box.module = None
-
-    # Modules: labels and the nesting of their frames.
-    for path, module in names.modules.values():
-        module_labels.setdefault(path, f"{path}: {type(module).__name__}" if path else type(module).__name__)
-    used = {box.module for box in tensors.values() if box.module is not None}
-    used |= {op.module for op in ops.values() if op.module is not None}
-    parents_of: dict[str, str | None] = {}
-    pending = list(used)
-    while pending:
-        path = pending.pop()
-        if path in parents_of:
-            continue
-        parent = _parent_path(path, module_labels)
-        parents_of[path] = parent
+    def _argument_source(self, parent: Any, item: Any) -> str | None:
+        """The key of the box an argument's arrow comes from; None for an argument shown as text."""
+        if isinstance(parent, Node):
+            return self.node_key[parent]
         if parent is not None:
-            pending.append(parent)
-    modules = {path: module_labels.get(path, path) for path in parents_of}
-    model = GraphModel(tensors, ops, edges, node_key[root_node], modules, parents_of)
-    model._keep_alive = keep_alive  # type: ignore[attr-defined]
-    return model
+            return self.leaf_box(parent)
+        if item is not None and hasattr(item, "_data"):
+            return self.leaf_box(item)
+        return None
+
+    # ------------------------------------------------------------------ module frames
+    def _module_frames(self) -> tuple[dict[str, str], dict[str, str | None]]:
+        """Module labels and the nesting of their frames: (path -> label, path -> parent path)."""
+        # Parameters sit in their module's frame only when the ops are framed by module too.
+        if not any(op.module is not None for op in self.ops.values()):
+            for box in self.tensors.values():
+                box.module = None
+        labels = self.module_labels
+        for path, module in self.names.modules.values():
+            labels.setdefault(path, f"{path}: {type(module).__name__}" if path else type(module).__name__)
+        used = {box.module for box in self.tensors.values() if box.module is not None}
+        used |= {op.module for op in self.ops.values() if op.module is not None}
+        parents_of: dict[str, str | None] = {}
+        pending = list(used)
+        while pending:
+            path = pending.pop()
+            if path in parents_of:
+                continue
+            parent = _parent_path(path, labels)
+            parents_of[path] = parent
+            if parent is not None:
+                pending.append(parent)
+        modules = {path: labels.get(path, path) for path in parents_of}
+        return modules, parents_of
+
+
+def _argument_text(argname: str, item: Any, inputs: tuple | None) -> str:
+    """An argument without an arrow, as shown: a constant's value, ``bias=None``, or ``?`` (unknown)."""
+    if inputs is None:
+        return "?"
+    if item is None:  # an optional input left out: linear's bias
+        return f"{argname}=None"
+    return _constant_text(item)
+
+
+def _title_with_constants(title: str, shown_args: list[str], inputs: tuple | None) -> str:
+    """An op's title with its constant arguments in their places: ``mul(·, 0.5)``.
+
+    Inputs left out go as keywords at the end, the arrows alone standing for the tensors
+    when nothing else is positional (``linear(bias=None)``).
+    """
+    if inputs is None or all(a == "·" for a in shown_args):
+        return title
+    left_out = [a for a in shown_args if a.endswith("=None")]
+    positional = [a for a in shown_args if not a.endswith("=None")]
+    if all(a == "·" for a in positional):
+        positional = []
+    constants = ", ".join(positional + left_out)
+    if title.endswith(")"):
+        return title[:-1] + "; " + constants + ")"
+    return f"{title}({constants})"
 
 
 def _known_inputs(node: Node, rec: Recording | None) -> tuple | None:
@@ -629,39 +701,40 @@ def _dot_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text) or "model"
 
 
-def render_model(
-    model: GraphModel, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR",
-    max_elements: int = DEFAULT_MAX_ELEMENTS, collapse: Any = None,
-) -> AutogradGraph:
-    """Turn a :class:`GraphModel` into a Graphviz picture (see :func:`draw_graph`)."""
-    if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"draw_graph: rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
-    graph_attr = {"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.35", "fontname": "Helvetica",
-                  "bgcolor": "white"}
-    if model.title:
-        graph_attr.update(label=model.title, labelloc="t", fontsize="16")
-    dot = AutogradGraph(
-        "autograd",
-        graph_attr=graph_attr,
-        node_attr={"fontname": "Helvetica", "fontsize": "11", "shape": "box", "style": "filled"},
-        edge_attr={"color": "#495057", "arrowsize": "0.7", "fontsize": "9", "fontname": "Helvetica"},
-    )
-    dot.model = model
-    collapsed = _collapsed_paths(model, collapse)
+@dataclass
+class _Collapsed:
+    """What the collapsed modules of a picture swallow."""
 
-    # What each collapsed module swallows.
+    #: the collapsed module paths
+    paths: set[str]
+    #: op key -> the collapsed module drawn in its place (None: the op is drawn)
+    op_group: dict[str, str | None]
+    #: tensor keys drawn inside a collapsed module (only used there)
+    hidden: set[str] = field(default_factory=set)
+    #: collapsed module -> the parameters listed in its box
+    params: dict[str, list[TensorBox]] = field(default_factory=dict)
+    #: collapsed module -> how many ops it stands for
+    op_counts: dict[str, int] = field(default_factory=dict)
+
+    def place(self, key: str) -> str:
+        """The id an arrow to or from ``key`` attaches to: the op, or its collapsed module's box."""
+        group = self.op_group.get(key)
+        return "group_" + _dot_id(group) if group is not None else key
+
+
+def _collapse(model: GraphModel, collapse: Any) -> _Collapsed:
+    """Which ops, tensors and parameters each collapsed module swallows."""
+    collapsed = _collapsed_paths(model, collapse)
     op_group = {key: _group_of(op.module, collapsed) for key, op in model.ops.items()}
+    result = _Collapsed(collapsed, op_group)
     consumers: dict[str, set] = {}
     for src, dst, _ in model.edges:
         if dst in model.ops:
             consumers.setdefault(src, set()).add(op_group[dst] if op_group[dst] is not None else dst)
     producer_group = {op.output: op_group[key] for key, op in model.ops.items()}
-    hidden: set[str] = set()
-    group_params: dict[str, list[TensorBox]] = {}
-    group_ops: dict[str, int] = {}
     for group in op_group.values():
         if group is not None:
-            group_ops[group] = group_ops.get(group, 0) + 1
+            result.op_counts[group] = result.op_counts.get(group, 0) + 1
     for key, box in model.tensors.items():
         if key == model.root:
             continue
@@ -670,49 +743,64 @@ def render_model(
         if group is None and box.kind == "parameter":
             group = _group_of(box.module, collapsed)
         if group is not None and users and users == {group}:
-            hidden.add(key)
+            result.hidden.add(key)
             if box.kind == "parameter":
-                group_params.setdefault(group, []).append(box)
+                result.params.setdefault(group, []).append(box)
+    return result
 
-    def place(key: str) -> str:
-        if key in model.ops and op_group[key] is not None:
-            return "group_" + _dot_id(op_group[key])
-        return key
 
-    # Items per frame: frame path -> list of (id, label, attrs).
-    frames: dict[str | None, list[tuple[str, str, dict]]] = {}
+#: Items per frame: frame (module path, None at the top) -> list of (id, label, attrs).
+_Frames = dict[str | None, list[tuple[str, str, dict]]]
+
+
+def _tensor_frame(model: GraphModel, box: TensorBox, collapsed: set[str]) -> str | None:
+    """The frame a tensor box is drawn in: its module's, or the parent's of the module collapsed over it."""
+    group = _group_of(box.module, collapsed)
+    frame = box.module if group is None else model.module_parents.get(group or "")
+    if box.kind == "parameter" and box.module not in model.modules:
+        frame = None
+    return frame
+
+
+def _group_label(model: GraphModel, group: str, collapsed: _Collapsed, show_grad: bool) -> str:
+    """The HTML-like label of a collapsed module's box: its name, op count and parameters."""
+    label = model.modules.get(group, group)
+    rows = [f"<TR><TD><B>{esc(label)}</B></TD></TR>",
+            f'<TR><TD><FONT POINT-SIZE="9">{collapsed.op_counts[group]} ops collapsed</FONT></TD></TR>']
+    for box in collapsed.params.get(group, []):
+        text = f"{box.name} {fmt_shape(box.shape or ())}"
+        if show_grad and box.grad is not None:
+            text += f"  |grad|={fmt_norm(box.grad)}"
+        rows.append(f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9">{esc(text)}</FONT></TD></TR>')
+    return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0">' + "".join(rows) + "</TABLE>>"
+
+
+def _frames(model: GraphModel, collapsed: _Collapsed, show_data: bool, show_grad: bool,
+            max_elements: int) -> _Frames:
+    """Every box to draw (tensors, ops, collapsed modules), by the frame it sits in."""
+    frames: _Frames = {}
     for key, box in model.tensors.items():
-        if key in hidden:
+        if key in collapsed.hidden:
             continue
-        frame = box.module if _group_of(box.module, collapsed) is None else model.module_parents.get(
-            _group_of(box.module, collapsed) or "")
-        if box.kind == "parameter" and box.module not in model.modules:
-            frame = None
         style = dict(TENSOR_STYLES[box.kind])
         style.setdefault("style", "filled")
         style["shape"] = "box"
-        frames.setdefault(frame, []).append(
+        frames.setdefault(_tensor_frame(model, box, collapsed.paths), []).append(
             (key, tensor_label(box, show_data, show_grad, max_elements), style))
     for key, op in model.ops.items():
-        if op_group[key] is not None:
+        if collapsed.op_group[key] is not None:
             continue
         frames.setdefault(op.module, []).append((key, op_label(op), dict(OP_STYLE)))
-    for group in sorted(collapsed):
-        if group not in group_ops:
+    for group in sorted(collapsed.paths):
+        if group not in collapsed.op_counts:
             continue
-        label = model.modules.get(group, group)
-        rows = [f"<TR><TD><B>{esc(label)}</B></TD></TR>",
-                f'<TR><TD><FONT POINT-SIZE="9">{group_ops[group]} ops collapsed</FONT></TD></TR>']
-        for box in group_params.get(group, []):
-            text = f"{box.name} {fmt_shape(box.shape or ())}"
-            if show_grad and box.grad is not None:
-                text += f"  |grad|={fmt_norm(box.grad)}"
-            rows.append(f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9">{esc(text)}</FONT></TD></TR>')
-        label_html = '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0">' + "".join(rows) + "</TABLE>>"
         frames.setdefault(model.module_parents.get(group), []).append(
-            ("group_" + _dot_id(group), label_html, dict(GROUP_STYLE)))
+            ("group_" + _dot_id(group), _group_label(model, group, collapsed, show_grad), dict(GROUP_STYLE)))
+    return frames
 
-    # Frames nest like the module tree; collapsed modules draw no frame of their own.
+
+def _emit_frames(dot: graphviz.Digraph, model: GraphModel, frames: _Frames, collapsed: set[str]) -> None:
+    """Draw the boxes in frames that nest like the module tree; collapsed modules draw no frame of their own."""
     children: dict[str | None, list[str]] = {}
     for path, parent in model.module_parents.items():
         children.setdefault(parent, []).append(path)
@@ -739,11 +827,15 @@ def render_model(
 
     emit(dot, None)
 
+
+def _emit_edges(dot: graphviz.Digraph, model: GraphModel, collapsed: _Collapsed) -> None:
+    """The arrows; one into or out of a collapsed module is drawn once."""
+    hidden = collapsed.hidden
     seen_edges: set = set()
     for src, dst, label in model.edges:
         if src in hidden or dst in hidden:
             continue
-        a, b = place(src), place(dst)
+        a, b = collapsed.place(src), collapsed.place(dst)
         if a != src or b != dst:  # an arrow into or out of a collapsed module: draw it once
             if a == b or (a, b) in seen_edges:
                 continue
@@ -755,10 +847,33 @@ def render_model(
     for src, dst, label, attrs in model.extra_edges:
         if src in hidden or dst in hidden:
             continue
-        a, b = place(src), place(dst)
+        a, b = collapsed.place(src), collapsed.place(dst)
         if a == b:
             continue
         dot.edge(a, b, label=label.replace("\n", " "), **attrs)
+
+
+def render_model(
+    model: GraphModel, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR",
+    max_elements: int = DEFAULT_MAX_ELEMENTS, collapse: Any = None,
+) -> AutogradGraph:
+    """Turn a :class:`GraphModel` into a Graphviz picture (see :func:`draw_graph`)."""
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
+    graph_attr = {"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.35", "fontname": "Helvetica",
+                  "bgcolor": "white"}
+    if model.title:
+        graph_attr.update(label=model.title, labelloc="t", fontsize="16")
+    dot = AutogradGraph(
+        "autograd",
+        graph_attr=graph_attr,
+        node_attr={"fontname": "Helvetica", "fontsize": "11", "shape": "box", "style": "filled"},
+        edge_attr={"color": "#495057", "arrowsize": "0.7", "fontsize": "9", "fontname": "Helvetica"},
+    )
+    dot.model = model
+    collapsed = _collapse(model, collapse)
+    _emit_frames(dot, model, _frames(model, collapsed, show_data, show_grad, max_elements), collapsed.paths)
+    _emit_edges(dot, model, collapsed)
     return dot
 
 

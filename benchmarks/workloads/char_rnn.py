@@ -2,7 +2,7 @@
 
 The example's default size and training loop: Embedding(V, 32) -> LSTM(32, 128,
 batch_first=True) -> Linear(128, V) on the first 90% of the corpus shipped with
-autograd_lite (``autograd_lite/data/tiny_corpus.txt``), cut into 16 parallel streams read
+autograd_lite (``autograd_lite/corpora/tiny_corpus.txt``), cut into 16 parallel streams read
 in chunks of 48 characters; the hidden state is carried from chunk to chunk, detached
 (truncated BPTT); cross-entropy, ``clip_grad_norm_(max_norm=1.0)``, Adam at lr 5e-3.
 One difference: float64 (the issue's rule for its workloads), where the example uses the
@@ -20,7 +20,7 @@ from .. import numpy_reference
 from . import Workload
 from .common import Runner, linear_weights, load_weights, tensor_norm, uniform
 
-CORPUS = Path(__file__).resolve().parents[2] / "autograd_lite" / "data" / "tiny_corpus.txt"
+CORPUS = Path(__file__).resolve().parents[2] / "autograd_lite" / "corpora" / "tiny_corpus.txt"
 
 
 def config(quick: bool) -> dict[str, Any]:

@@ -44,54 +44,76 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if len(batch) == 0:
         raise ValueError("default_collate: the batch is empty")
     elem = batch[0]
-    kind = type(elem)
     if isinstance(elem, Tensor):
-        if not all(isinstance(b, Tensor) for b in batch):
-            raise TypeError("default_collate: sample 0 is a Tensor but other samples are not")
-        if any(b.requires_grad for b in batch):
-            from ...functional import stack
-
-            _stack_arrays([b._data for b in batch], "tensors")
-            return stack(list(batch))
-        return Tensor._wrap(_stack_arrays([b._data for b in batch], "tensors"))
+        return _collate_tensors(batch)
     if isinstance(elem, (np.ndarray, np.generic)):
-        if np.asarray(elem).dtype.kind in "OUSVc":
-            raise TypeError(
-                f"default_collate: can't batch NumPy arrays of dtype {np.asarray(elem).dtype}; "
-                "only numeric and bool arrays can become tensors"
-            )
-        return Tensor._wrap(_stack_arrays([np.asarray(b) for b in batch], "arrays"))
-    if isinstance(elem, bool):
-        return Tensor._wrap(np.array(batch, dtype=np.bool_))
-    if isinstance(elem, int):
-        return Tensor._wrap(np.array(batch, dtype=np.int64))
-    if isinstance(elem, float):
-        return Tensor._wrap(np.array(batch, dtype=np.float64))
+        return _collate_arrays(batch)
+    for python_type, dtype in _NUMBER_DTYPES:
+        if isinstance(elem, python_type):
+            return Tensor._wrap(np.array(batch, dtype=dtype))
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, Mapping):
-        collated = {key: default_collate([d[key] for d in batch]) for key in elem}
-        if kind is dict:
-            return collated
-        try:
-            return kind(collated)
-        except TypeError:
-            return collated
+        return _collate_mapping(elem, batch)
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
-        return kind(*(default_collate(list(samples)) for samples in zip(*batch, strict=False)))
+        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch, strict=False)))
     if isinstance(elem, Sequence):
-        size = len(elem)
-        for i, sample in enumerate(batch):
-            if len(sample) != size:
-                raise RuntimeError(
-                    f"default_collate: each sample in the batch must have the same number of fields; "
-                    f"sample 0 has {size} but sample {i} has {len(sample)}"
-                )
-        return [default_collate(list(samples)) for samples in zip(*batch, strict=False)]
+        return _collate_sequence(batch)
     raise TypeError(
         f"default_collate: batch must contain tensors, numpy arrays, numbers, strings, dicts or "
-        f"lists; found {kind.__name__}. Pass a collate_fn to batch other types"
+        f"lists; found {type(elem).__name__}. Pass a collate_fn to batch other types"
     )
+
+
+#: Python numbers and the dtype of the tensor a batch of them becomes (bool before int: a bool is an int).
+_NUMBER_DTYPES = ((bool, np.bool_), (int, np.int64), (float, np.float64))
+
+
+def _collate_tensors(batch: Sequence[Any]) -> Tensor:
+    """Tensors stacked along a new first dim; differentiably if any of them requires grad."""
+    if not all(isinstance(b, Tensor) for b in batch):
+        raise TypeError("default_collate: sample 0 is a Tensor but other samples are not")
+    if any(b.requires_grad for b in batch):
+        from ...functional import stack
+
+        _stack_arrays([b._data for b in batch], "tensors")
+        return stack(list(batch))
+    return Tensor._wrap(_stack_arrays([b._data for b in batch], "tensors"))
+
+
+def _collate_arrays(batch: Sequence[Any]) -> Tensor:
+    """NumPy arrays (or scalars) of a numeric or bool dtype, stacked into one Tensor."""
+    dtype = np.asarray(batch[0]).dtype
+    if dtype.kind in "OUSVc":
+        raise TypeError(
+            f"default_collate: can't batch NumPy arrays of dtype {dtype}; "
+            "only numeric and bool arrays can become tensors"
+        )
+    return Tensor._wrap(_stack_arrays([np.asarray(b) for b in batch], "arrays"))
+
+
+def _collate_mapping(elem: Mapping, batch: Sequence[Any]) -> Any:
+    """Dicts collated key by key; a Mapping type other than dict is kept if it can be rebuilt."""
+    collated = {key: default_collate([d[key] for d in batch]) for key in elem}
+    kind = type(elem)
+    if kind is dict:
+        return collated
+    try:
+        return kind(collated)  # type: ignore[call-arg]
+    except TypeError:
+        return collated
+
+
+def _collate_sequence(batch: Sequence[Any]) -> list:
+    """Sequences of fields collated position by position, into a list (as in PyTorch)."""
+    size = len(batch[0])
+    for i, sample in enumerate(batch):
+        if len(sample) != size:
+            raise RuntimeError(
+                f"default_collate: each sample in the batch must have the same number of fields; "
+                f"sample 0 has {size} but sample {i} has {len(sample)}"
+            )
+    return [default_collate(list(samples)) for samples in zip(*batch, strict=False)]
 
 
 def _columns(dataset: Any) -> tuple[list[np.ndarray], np.ndarray | None] | None:
