@@ -16,7 +16,7 @@ int8 = np.dtype(np.int8)
 uint8 = np.dtype(np.uint8)
 bool_ = np.dtype(np.bool_)
 
-_NAMES = {
+_NAMES: dict[str, np.dtype] = {
     "float32": float32, "float": float32, "float64": float64, "double": float64,
     "float16": float16, "half": float16, "int64": int64, "long": int64,
     "int32": int32, "int": int32, "int16": int16, "short": int16, "int8": int8,
@@ -54,7 +54,7 @@ def as_dtype(dtype: Any) -> np.dtype:
     if isinstance(dtype, str) and dtype in _NAMES:
         return _NAMES[dtype]
     if dtype is float:
-        return _default.value
+        return np.dtype(_default.value)
     if dtype is int:
         return int64
     if dtype is bool:

@@ -23,7 +23,7 @@ class Generator:
         return self._seed
 
     def get_state(self) -> dict:
-        return self.rng.bit_generator.state
+        return dict(self.rng.bit_generator.state)
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state
@@ -38,7 +38,7 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
-    value = int(np.random.SeedSequence().entropy % (2**63))
+    value = int(np.random.SeedSequence().entropy) % (2**63)  # type: ignore[arg-type]  # entropy is an int when drawn
     default_generator.manual_seed(value)
     return value
 

@@ -173,12 +173,12 @@ def save(obj: Any, f: PathLike | IO[bytes]) -> None:
     arrays[HEADER_KEY] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
 
     def write(fileobj: IO[bytes]) -> None:
-        np.savez(fileobj, **arrays)
+        np.savez(fileobj, **arrays)  # type: ignore[arg-type]  # (numpy's stub types the keywords as its own options)
 
     if hasattr(f, "write"):
         write(f)  # type: ignore[arg-type]
     else:
-        _write_atomically(f, write)  # type: ignore[arg-type]
+        _write_atomically(f, write)
 
 
 # ---------------------------------------------------------------------- decoding

@@ -371,16 +371,11 @@ class Tensor(TensorMethods):
             raise RuntimeError(
                 "register_hook: cannot register a hook on a tensor that doesn't require gradient"
             )
-        if self.grad_fn is not None:
-            self.grad_fn.register_hook(hook)
-            hooks = self.grad_fn.hooks
-        else:
-            meta = self._ensure_meta()
-            if meta.hooks is None:
-                meta.hooks = []
-            hooks = meta.hooks
-            hooks.append(hook)
-        return _RemovableHandle(hooks, hook)
+        owner: Node | TensorMeta = self.grad_fn if self.grad_fn is not None else self._ensure_meta()
+        if owner.hooks is None:
+            owner.hooks = []
+        owner.hooks.append(hook)  # a non-leaf's hooks live on its node, a leaf's in its meta
+        return _RemovableHandle(owner.hooks, hook)
 
     # ------------------------------------------------------------------ conversion
     def type_as(self, other: Tensor) -> Tensor:

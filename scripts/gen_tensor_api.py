@@ -72,7 +72,9 @@ def declaration(name: str, function: object) -> str:
         parts.append("/")
     returns = signature.return_annotation
     result = "Any" if returns is signature.empty else str(returns)
-    return f"    def {name}({', '.join(parts)}) -> {result}: ..."
+    # PyTorch's == and != compare elementwise and return a tensor, not object's bool
+    ignore = "  # type: ignore[override]" if name in ("__eq__", "__ne__") else ""
+    return f"    def {name}({', '.join(parts)}) -> {result}: ...{ignore}"
 
 
 def render() -> str:

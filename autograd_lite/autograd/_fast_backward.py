@@ -49,7 +49,7 @@ def run(start: list, leaf_grads: dict, retain_graph: bool, steps: EngineSteps) -
 
 def _count(start: list) -> None:
     """``engine.count_dependencies`` without boundaries."""
-    stack = []
+    stack: list = []
     push = stack.append
     for node in start:
         if node.pending:

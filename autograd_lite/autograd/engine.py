@@ -281,7 +281,7 @@ def vjp_outputs(node: Node, grad_out: Any, create_graph: bool = False) -> list:
 
 def fit_to_input(node: Node, position: int, g: Any) -> Any:
     """``g`` summed over the dimensions the forward broadcast, in the input's dtype."""
-    reference = node.arrays[position]
+    reference = _saved(node)[position]
     if g.shape != reference.shape:
         g = unbroadcast(g, reference.shape)
     if g.dtype != reference.dtype:
@@ -302,7 +302,7 @@ def pass_on(node: Node, grads: list, grad_out: Any, leaf_grads: dict, create_gra
             parent.pending -= 1
             if parent.pending == 0:
                 if parent.acc is None:  # no gradient actually reached it: its subgraph gets zeros
-                    parent.acc = zeros_like(node.arrays[position], create_graph)
+                    parent.acc = zeros_like(_saved(node)[position], create_graph)
                 made_ready.append(parent)
         elif parent is not None and g is not None:
             add_to_leaf(leaf_grads, parent, g, owned=is_private(g, grad_out, node))
@@ -375,7 +375,7 @@ def _version_error(node: Node, position: int, current: int, expected: int) -> Ru
             f"view was taken (version {current}, expected {expected}), so backward through the "
             "view would miss that change; take the view again after the in-place op"
         )
-    reference = node.arrays[position]
+    reference = _saved(node)[position]
     return RuntimeError(
         f"one of the variables needed for gradient computation has been modified by an "
         f"in-place operation: input {position} (shape {tuple(np.shape(reference))}, dtype "
@@ -383,6 +383,13 @@ def _version_error(node: Node, position: int, current: int, expected: int) -> Ru
         f"expected version {expected} instead. Use .clone() before the in-place op, or avoid "
         "modifying it until backward has run."
     )
+
+
+def _saved(node: Node) -> tuple:
+    """The node's saved input arrays (an error once backward has freed them)."""
+    if node.arrays is None:
+        raise RuntimeError(FREED)
+    return node.arrays
 
 
 def saved_inputs(node: Node) -> tuple:
@@ -395,7 +402,7 @@ def saved_inputs(node: Node) -> tuple:
     if node.inputs is not None:
         return node.inputs
     items: list = []
-    for array, parent in zip(node.arrays, node.parents):  # type: ignore[arg-type]
+    for array, parent in zip(_saved(node), node.parents):
         if type(parent) is Node:
             tensor = Tensor._wrap(array)
             tensor.requires_grad = True
@@ -433,7 +440,7 @@ def is_private(g: Any, grad_out: Any, node: Node) -> bool:
     """Whether the VJP result ``g`` is a fresh array nobody else holds (see :class:`LeafGrad`)."""
     if type(g) is not np.ndarray or g is grad_out or g.base is not None or not g.flags.writeable:
         return False
-    return all(g is not saved for saved in node.arrays)  # type: ignore[union-attr]
+    return all(g is not saved for saved in _saved(node))
 
 
 def add_to_leaf(leaf_grads: dict, leaf: Any, g: Any, owned: bool) -> None:
@@ -466,7 +473,7 @@ def zeros_like(reference: Any, create_graph: bool) -> Any:
 
 
 def _retain(node: Node, g: Any) -> None:
-    tensor = node.retained()  # type: ignore[misc]
+    tensor = node.retained()
     if tensor is None:
         return
     value = g if isinstance(g, Tensor) else Tensor._wrap(np.array(g, copy=True))

@@ -77,7 +77,7 @@ class Function(Primitive):
         cls.backward_name = cls.__name__ + "Backward"
 
     @staticmethod
-    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("Function subclasses must implement a static forward(ctx, *args)")
 
     @staticmethod

@@ -23,9 +23,24 @@ class Node:
         "prim", "inputs", "arrays", "attrs", "out", "parents", "versions", "epoch", "fit",
         "out_version", "hooks", "retained", "trace", "pending", "acc", "__weakref__",
     )
+    prim: Any  # the primitive (a Primitive subclass, or a user's autograd.Function)
+    inputs: tuple | None  # the input tensors, kept only when one is outside the graph
+    arrays: tuple | None  # the input arrays the VJPs read (None once freed)
+    attrs: dict
+    out: Any  # the forward's result, when the VJPs read it
+    parents: tuple  # per input: its producing Node, the leaf tensor itself, or None
+    versions: list | None  # per input: its version when recorded (None: all 0)
+    epoch: int
+    fit: bool
+    out_version: int  # in-place writes to this node's output since it was recorded
+    hooks: list | None
+    retained: Any  # a weakref to the tensor that called retain_grad()
+    trace: Any  # anomaly mode: where the forward op was created
+    pending: int  # during backward: gradients still to arrive
+    acc: Any  # during backward: the sum of the gradients that arrived
 
     def __init__(
-        self, prim: Any, inputs: tuple, arrays: tuple, attrs: dict, out: Any,
+        self, prim: Any, inputs: tuple | None, arrays: tuple, attrs: dict, out: Any,
         parents: tuple | None = None, versions: list | None = None, fit: bool = True,
     ) -> None:
         self.prim = prim
@@ -34,7 +49,7 @@ class Node:
         self.attrs = attrs
         self.out = out
         if parents is None:
-            _, parents, versions, _ = link_inputs(inputs)
+            _, parents, versions, _ = link_inputs(inputs or ())
         self.parents = parents
         self.versions = versions
         self.epoch = inplace_epoch[0]
@@ -94,9 +109,9 @@ def link_inputs(inputs: tuple) -> tuple[tuple, tuple, list | None, bool]:
     grad_fn, itself if a leaf, or None), the input versions at record time (None when every
     input is at version 0), and whether some tensor input is outside the graph (then the node
     must keep the inputs to check that tensor's version later)."""
-    arrays = []
-    parents = []
-    versions = None
+    arrays: list = []
+    parents: list = []
+    versions: list | None = None
     outside = False
     position = -1
     for item in inputs:

@@ -282,7 +282,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     h, w = input.shape[2:]
     _, pad_h = _pool_geometry(h, kernel[0], stride_[0], pad[0], dilation_[0], ceil_mode, op)
     _, pad_w = _pool_geometry(w, kernel[1], stride_[1], pad[1], dilation_[1], ceil_mode, op)
-    attrs = {"kernel_size": kernel, "stride": stride_, "dilation": dilation_, "padding": (pad_h, pad_w)}
+    attrs: dict[str, Any] = {"kernel_size": kernel, "stride": stride_, "dilation": dilation_, "padding": (pad_h, pad_w)}
     out = unary(MaxPool2d, input, attrs)
     if not return_indices:
         return _unbatch(out, unbatched)

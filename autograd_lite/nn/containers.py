@@ -65,7 +65,7 @@ class Sequential(Module):
         for key in doomed:
             delattr(self, key)
         # renumber so the names stay 0..n-1, as PyTorch does
-        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))  # type: ignore[misc]
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -97,7 +97,7 @@ class Sequential(Module):
             index += n
         modules = list(self._modules.values())
         modules.insert(index, module)
-        self._modules = OrderedDict((str(i), m) for i, m in enumerate(modules))  # type: ignore[misc]
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(modules))
         return self
 
     def extend(self, sequential: Iterable[Module]) -> Sequential:
@@ -133,7 +133,7 @@ class ModuleList(Module):
                 delattr(self, str(k))
         else:
             delattr(self, str(_index(idx, len(self._modules), "ModuleList")))
-        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))  # type: ignore[misc]
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -164,7 +164,7 @@ class ModuleList(Module):
     def insert(self, index: int, module: Module) -> None:
         modules = list(self._modules.values())
         modules.insert(index, module)
-        self._modules = OrderedDict()  # type: ignore[misc]
+        self._modules = OrderedDict()
         for i, m in enumerate(modules):
             self.add_module(str(i), m)
 

@@ -161,7 +161,8 @@ def eye_(tensor: Tensor) -> Tensor:
         raise ValueError(
             f"eye_: only tensors with 2 dimensions are supported, got shape {tuple(tensor.shape)}"
         )
-    return _write(tensor, np.eye(*tensor.shape))
+    rows, columns = tensor.shape
+    return _write(tensor, np.eye(rows, columns))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:

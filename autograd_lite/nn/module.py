@@ -100,7 +100,8 @@ class _IncompatibleKeys(NamedTuple):
             f"unexpected_keys={self.unexpected_keys})"
         )
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return repr(self)
 
 
 def _indent(text: str, spaces: int) -> str:
@@ -571,9 +572,9 @@ class Module:
                 param._data = fn(param._data)
                 if param.grad is not None:
                     param.grad._data = fn(param.grad._data)
-            for name, buf in module._buffers.items():
+            for buf in module._buffers.values():
                 if buf is not None:
-                    module._buffers[name]._data = fn(buf._data)
+                    buf._data = fn(buf._data)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:

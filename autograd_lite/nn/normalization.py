@@ -60,9 +60,9 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
             with no_grad():
-                self.running_mean.zero_()  # type: ignore[union-attr]
-                self.running_var.fill_(1)  # type: ignore[union-attr]
-                self.num_batches_tracked.zero_()  # type: ignore[union-attr]
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()

@@ -125,7 +125,9 @@ class RNNBase(Module):
             layer_input = input_size if layer == 0 else self.hidden_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = [("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, self.hidden_size))]
+                shapes: list[tuple[str, tuple[int, ...]]] = [
+                    ("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, self.hidden_size)),
+                ]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
                 for kind, shape in shapes:
@@ -363,6 +365,7 @@ class _CellBase(Module):
     def _step(self, x: Tensor, h: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor | None]:
         params = self._parameters
         b_ih, b_hh = params["bias_ih"], params["bias_hh"]
+        x_bias: Tensor | None
         mode = self._mode
         if mode == "GRU":
             x_bias, h_bias = b_ih, b_hh
@@ -409,10 +412,12 @@ class LSTMCell(_CellBase):
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Tensor]:
         states = [None, None] if hx is None else list(hx)
         x, (h, c), batched = self._prepare(input, states)
-        h, c = self._step(x, h, c)
+        h, c_next = self._step(x, h, c)
+        if c_next is None:  # (an LSTM step always returns its cell state)
+            raise RuntimeError("LSTMCell: the step returned no cell state")
         if not batched:
-            return _F.squeeze(h, 0), _F.squeeze(c, 0)  # type: ignore[arg-type]
-        return h, c  # type: ignore[return-value]
+            return _F.squeeze(h, 0), _F.squeeze(c_next, 0)
+        return h, c_next
 
 
 class GRUCell(_CellBase):

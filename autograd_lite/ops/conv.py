@@ -399,8 +399,8 @@ def max_index(x: Any, out: Any, kernel_size: Pair, stride: Pair, dilation: Pair,
         dead = score == 0
         score = np.where(dead, count, score)
     # shift[score] = flat offset of kernel offset k = count - score inside its window
-    k = count - np.arange(count + 1)
-    shift = (k // kw) * dh * w + (k % kw) * dw
+    offsets = count - np.arange(count + 1)
+    shift = (offsets // kw) * dh * w + (offsets % kw) * dw
     index = np.take(shift, score)
     index += _window_origins(x.shape, out.shape[2:], stride, padding)
     if dead is not None:

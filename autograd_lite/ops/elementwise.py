@@ -11,10 +11,10 @@ from .._zeros import zeros_view
 from .primitive import Primitive
 
 
-def _silent(fn):  # type: ignore[no-untyped-def]
+def _silent(fn):
     """Wrap a NumPy function so that log(0), x/0 and sqrt(-1) give inf/nan quietly, as in PyTorch."""
 
-    def forward(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def forward(*args, **kwargs):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return fn(*args, **kwargs)
 
@@ -64,7 +64,7 @@ class Div(Primitive):
 
     promotes_types = True
     @staticmethod
-    def forward(x, y):  # type: ignore[no-untyped-def]
+    def forward(x, y):
         if (type(y) is float or type(y) is int) and y != 0:
             out = x / y  # cannot divide by zero: skip the cost of np.errstate
         else:
@@ -82,11 +82,11 @@ class Div(Primitive):
     )
 
 
-def _integral(v):  # type: ignore[no-untyped-def]
+def _integral(v):
     return v.dtype.kind in "iub" if hasattr(v, "dtype") else not isinstance(v, float)
 
 
-def _pow_grad_base(grad_out, out, x, y):  # type: ignore[no-untyped-def]
+def _pow_grad_base(grad_out, out, x, y):
     if type(y) is int and y == 2:
         # the square: grad_out * 2x, with 2x as x + x (exact), so it rounds as grad_out * 2 * x
         # does, with two array operations instead of x ** 1 and a multiplication by a Python number
@@ -94,7 +94,7 @@ def _pow_grad_base(grad_out, out, x, y):  # type: ignore[no-untyped-def]
     return grad_out * y * Pow.call(x, y - 1)
 
 
-def _pow_grad_exponent(grad_out, out, x, y):  # type: ignore[no-untyped-def]
+def _pow_grad_exponent(grad_out, out, x, y):
     # d(x**y)/dy = x**y * log(x). At x == 0 PyTorch uses 0 (the limit for y > 0).
     safe_x = Where.call(x == 0, 1.0, x)
     return grad_out * out * Log.call(safe_x)
@@ -108,7 +108,7 @@ class Pow(Primitive):
 
     promotes_types = True
     @staticmethod
-    def forward(x, y):  # type: ignore[no-untyped-def]
+    def forward(x, y):
         if (type(y) is float or type(y) is int) and y >= 0:
             return x**y  # a non-negative constant exponent cannot divide by zero
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -209,7 +209,7 @@ class Cos(Primitive):
 _ONES: dict = {}
 
 
-def _one_minus(value):  # type: ignore[no-untyped-def]
+def _one_minus(value):
     """1 - value. For an array the 1 is a cached 0-d array of its dtype: the same number, but
     NumPy subtracts it about twice as fast as the Python 1 on small arrays."""
     if type(value) is np.ndarray:
@@ -235,7 +235,7 @@ class Tanh(Primitive):
     vjps = (lambda grad_out, out, x: grad_out * _one_minus(out * out),)
 
 
-def _sigmoid(x):  # type: ignore[no-untyped-def]
+def _sigmoid(x):
     # Both forms are exact to rounding for every x (even |x| = 1e4) and never overflow.
     # exp(-logaddexp(0, -x)) makes the fewest NumPy calls (best for small arrays);
     # exp(-|x|) with a select is several times faster per element (best for large ones).
@@ -258,7 +258,7 @@ class Sigmoid(Primitive):
     vjps = (lambda grad_out, out, x: grad_out * out * _one_minus(out),)
 
 
-def _relu(x):  # type: ignore[no-untyped-def]
+def _relu(x):
     if x.size >= 1024 and x.dtype.kind in "fiu":
         zeros = zeros_view(x)  # an array operand: NumPy's vectorised loop (see _zeros)
         if zeros is not None:
@@ -266,7 +266,7 @@ def _relu(x):  # type: ignore[no-untyped-def]
     return np.maximum(x, 0)
 
 
-def _softplus(x):  # type: ignore[no-untyped-def]
+def _softplus(x):
     # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact and overflow-free.
     return _relu(x) + np.log1p(np.exp(-np.abs(x)))
 
@@ -300,13 +300,13 @@ class Clamp(Primitive):
 
     exact = True
     @staticmethod
-    def forward(x, min=None, max=None):  # type: ignore[no-untyped-def]
+    def forward(x, min=None, max=None):
         return np.clip(x, min, max)
 
     vjps = (lambda grad_out, out, x, min=None, max=None: grad_out * _inside(x, min, max),)
 
 
-def _inside(x, low, high):  # type: ignore[no-untyped-def]
+def _inside(x, low, high):
     mask = None
     if low is not None:
         mask = x >= low
@@ -364,7 +364,7 @@ class Cast(Primitive):
 
     reads_inputs = False
     @staticmethod
-    def forward(x, dtype):  # type: ignore[no-untyped-def]
+    def forward(x, dtype):
         return np.asarray(x).astype(dtype)
 
     vjps = (lambda grad_out, out, x, dtype: Cast.call(grad_out, dtype=x.dtype),)
@@ -400,7 +400,7 @@ class CopyFrom(Primitive):
 
     reads_inputs = False
     @staticmethod
-    def forward(x, src):  # type: ignore[no-untyped-def]
+    def forward(x, src):
         return np.array(np.broadcast_to(src, np.shape(x)), dtype=x.dtype)
 
     vjps = (lambda grad_out, out, x, src: grad_out * 0, lambda grad_out, out, x, src: grad_out)

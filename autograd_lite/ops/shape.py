@@ -29,7 +29,7 @@ class Permute(Primitive):
     vjps = (lambda grad_out, out, x, axes: Permute.call(grad_out, axes=tuple(np.argsort(axes))),)
 
 
-def _expand(x, shape):  # type: ignore[no-untyped-def]
+def _expand(x, shape):
     if x.size == 1:
         return np.full(shape, x)  # one value: filling is several times cheaper than broadcast_to
     return np.broadcast_to(x, shape)
@@ -73,7 +73,7 @@ class _BasicGetItem(GetItem):
     grad_formulas = GetItem.grad_formulas
 
 
-def _index_add(g, shape, index):  # type: ignore[no-untyped-def]
+def _index_add(g, shape, index):
     g = np.asarray(g)
     z = np.zeros(shape, dtype=g.dtype)
     if _is_basic(index):
@@ -94,7 +94,7 @@ class IndexAdd(Primitive):
     vjps = (lambda grad_out, out, g, shape, index: GetItem.call(grad_out, index=index),)
 
 
-def _index_put(x, value, index):  # type: ignore[no-untyped-def]
+def _index_put(x, value, index):
     out = np.array(x, copy=True)
     out[index] = value
     return out
@@ -114,7 +114,7 @@ class IndexPut(Primitive):
     )
 
 
-def _scatter_add(g, index, axis, shape):  # type: ignore[no-untyped-def]
+def _scatter_add(g, index, axis, shape):
     g = np.asarray(g)
     z = np.zeros(shape, dtype=g.dtype)
     coords = list(np.indices(index.shape, sparse=True))
@@ -161,7 +161,7 @@ class _PerInput:
 
 
 def _cat_vjp(position: int) -> Any:
-    def vjp(grad_out, out, *x, axis):  # type: ignore[no-untyped-def]
+    def vjp(grad_out, out, *x, axis):
         start = sum(x_i.shape[axis] for x_i in x[:position])
         index = [slice(None)] * len(x[position].shape)  # out is not saved (saves_out is False)
         index[axis] = slice(start, start + x[position].shape[axis])
@@ -176,4 +176,4 @@ class Cat(Primitive):
 
     reads_inputs = False
     forward = staticmethod(lambda *xs, axis: np.concatenate(xs, axis=axis))
-    vjps = _PerInput(_cat_vjp)  # type: ignore[assignment]
+    vjps = _PerInput(_cat_vjp)

@@ -48,7 +48,7 @@ def _taylor_table() -> np.ndarray:
 _TABLE = _taylor_table()
 
 
-def _erf(x):  # type: ignore[no-untyped-def]
+def _erf(x):
     x = np.asarray(x)
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     a = np.abs(x, dtype=np.float64)
@@ -75,14 +75,14 @@ class Erf(Primitive):
     vjps = (lambda grad_out, out, x: grad_out * (_TWO_OVER_SQRT_PI * Exp.call(-(x * x))),)
 
 
-def _bce(x, t):  # type: ignore[no-untyped-def]
+def _bce(x, t):
     with np.errstate(divide="ignore"):
         log_x = np.maximum(np.log(x), -100.0)
         log_1mx = np.maximum(np.log1p(-x), -100.0)
     return -(t * log_x + (1 - t) * log_1mx)
 
 
-def _bce_grad_target(grad_out, out, x, t):  # type: ignore[no-untyped-def]
+def _bce_grad_target(grad_out, out, x, t):
     log_x = Clamp.call(Log.call(x), min=-100.0, max=None)
     log_1mx = Clamp.call(Log.call(1 - x), min=-100.0, max=None)
     return grad_out * (log_1mx - log_x)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .graph import AutogradGraph, GraphvizNotFoundError
 
-_DEFAULT_OUTPUT = {"step": "xor_step.svg", "explain": None, "film": "xor_film.html"}
+_DEFAULT_OUTPUT: dict[str, str | None] = {"step": "xor_step.svg", "explain": None, "film": "xor_film.html"}
 _FORMATS = ("svg", "png", "pdf", "dot")
 
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from .xor import SEED_LR, xor_problem
 
     problem = xor_problem(args.seed)
-    output = args.output or _DEFAULT_OUTPUT[args.what]
+    output: str | None = args.output or _DEFAULT_OUTPUT[args.what]
     try:
         if args.what == "explain":
             explanation = explain(problem.loss(), params=problem.names)
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.what == "step":
             optimizer = SGD(problem.model.parameters(), lr=SEED_LR)
             trace = trace_step(problem.loss, params=problem.names, optimizer=optimizer, step=0)
-            path = _write_picture(trace.graph(rankdir=args.rankdir), Path(output), args.format)
+            path = _write_picture(trace.graph(rankdir=args.rankdir), Path(output or "xor_step.svg"), args.format)
         else:
             if args.steps < 1 or args.frames < 1:
                 print("error: --steps and --frames must be at least 1", file=sys.stderr)
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             film = record_film(problem.loss, steps=args.steps, params=problem.names, optimizer=optimizer,
                                frames=args.frames, rankdir=args.rankdir,
                                title=f"The seed XOR network learning ({args.steps} steps, lr {SEED_LR})")
-            path = film.save(output)
+            path = film.save(output or "xor_film.html")
     except GraphvizNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

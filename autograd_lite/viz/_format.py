@@ -25,7 +25,7 @@ def fmt_number(value: Any) -> str:
     return f"{float(value):.4g}"
 
 
-def _formatter() -> dict:
+def _formatter() -> Any:
     return {"float_kind": fmt_number, "int_kind": fmt_number, "bool": fmt_number}
 
 

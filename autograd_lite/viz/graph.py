@@ -85,7 +85,7 @@ class AutogradGraph(graphviz.Digraph):
     #: the data the picture was drawn from (set by ``render_model``)
     model: GraphModel | None = None
 
-    def render(self, filename: Any = None, directory: Any = None, view: bool = False,  # type: ignore[override]
+    def render(self, filename: Any = None, directory: Any = None, view: bool = False,
                cleanup: bool = False, format: str | None = None, **kwargs: Any) -> str:
         """Write the picture; returns the path of the rendered file."""
         if filename is not None and format is None and "outfile" not in kwargs:
@@ -102,7 +102,7 @@ class AutogradGraph(graphviz.Digraph):
         except graphviz.ExecutableNotFound as error:
             raise GraphvizNotFoundError("rendering to a file") from error
 
-    def pipe(self, format: str | None = None, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def pipe(self, format: str | None = None, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().pipe(format, *args, **kwargs)
         except graphviz.ExecutableNotFound as error:

@@ -203,7 +203,7 @@ class DataLoader:
         if sampler is None:
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, int(batch_size), drop_last)  # type: ignore[arg-type]
+            batch_sampler = BatchSampler(sampler, int(batch_size), drop_last)
             self._own_batch_sampler = True
         else:
             self._own_batch_sampler = False
@@ -237,7 +237,7 @@ class DataLoader:
         return self._iter_batches()
 
     def _iter_samples(self) -> Iterator[Any]:
-        for index in self.sampler:  # type: ignore[union-attr]
+        for index in self.sampler:
             sample = self.dataset[index]
             yield self.collate_fn(sample) if self.collate_fn is not None else sample
 
