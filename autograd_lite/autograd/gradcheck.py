@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from ..tensor import Tensor
+
 
 class GradcheckError(RuntimeError):
     """Raised by gradcheck when an analytic and a numerical derivative disagree."""
 
 
 def _as_tuple(x: Any) -> tuple:
-    from ..tensor import Tensor
 
     if isinstance(x, Tensor):
         return (x,)
@@ -21,7 +22,6 @@ def _as_tuple(x: Any) -> tuple:
 
 
 def _outputs(fn: Callable, inputs: tuple) -> tuple:
-    from ..tensor import Tensor
 
     out = fn(*inputs)
     outs = _as_tuple(out) if not isinstance(out, Tensor) else (out,)
@@ -96,7 +96,6 @@ def _numerical_jacobian(fn: Callable, inputs: tuple, position: int, eps: float) 
 
 
 def _analytical_jacobian(fn: Callable, inputs: tuple, position: int) -> list[np.ndarray]:
-    from ..tensor import Tensor
     from .engine import grad
 
     outputs = _outputs(fn, inputs)
@@ -153,7 +152,6 @@ def gradgradcheck(
     atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, **_: Any,
 ) -> bool:
     """gradcheck of the gradient itself: checks second derivatives via ``create_graph=True``."""
-    from ..tensor import Tensor
     from .engine import grad
     from .grad_mode import enable_grad
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.gradcheck import central_difference, numerical_jacobian
+from ..tensor import Tensor
 
 __all__ = ["GradientCheckError", "check_gradients"]
 
@@ -36,7 +37,6 @@ class GradientCheckError(AssertionError):
 
 def _float_outputs(result: Any) -> list:
     """The floating-point Tensors among a function's outputs (a Tensor or a sequence of them)."""
-    from ..tensor import Tensor
 
     items = (result,) if isinstance(result, Tensor) else tuple(result)
     return [o for o in items if isinstance(o, Tensor) and o.dtype.kind == "f"]
@@ -71,7 +71,6 @@ class _Checker:
     def call(self, values: Sequence[np.ndarray], requires_grad: bool) -> tuple[list, list]:
         """Run fn with the variables set to ``values``; return (float outputs, leaf tensors)."""
         from ..autograd.grad_mode import no_grad, set_grad_enabled
-        from ..tensor import Tensor
 
         call_args = list(self.args)
         leaves = []
@@ -96,7 +95,6 @@ class _Checker:
     def analytic(self, directions: list[np.ndarray], create_graph: bool) -> list[np.ndarray]:
         """J^T v for every variable, through backward with or without ``create_graph``."""
         from ..autograd.engine import grad
-        from ..tensor import Tensor
 
         outputs, leaves = self.call(self.values, requires_grad=True)
         pairs = [(o, v) for o, v in zip(outputs, directions) if o.requires_grad]
@@ -226,7 +224,6 @@ def check_gradients(
     >>> check_gradients(lambda t: (t.sin() * t).sum(), x, order=2)
     True
     """
-    from ..tensor import Tensor
 
     if order < 1:
         raise ValueError(f"check_gradients: order must be 1 or more, got {order}")
@@ -270,7 +267,6 @@ def _check(
         return
     # The next order: differentiate (x, v) -> J(x)^T v, recorded with create_graph=True.
     from ..autograd.engine import grad
-    from ..tensor import Tensor
 
     outputs, _ = checker.call(checker.values, requires_grad=False)
     directions = [

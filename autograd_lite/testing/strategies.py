@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..tensor import Tensor
+
 __all__ = [
     "arrays", "broadcastable_shapes", "floats", "matmul_shapes", "shapes", "tensors",
 ]
@@ -140,7 +142,6 @@ def tensors(
     ...     check_gradients(ag.log, x)
     >>> test_log_gradient()
     """
-    from ..tensor import Tensor
 
     def build(array: np.ndarray) -> Tensor:
         t = Tensor._wrap(array)
