@@ -53,8 +53,11 @@ def _import_framework(framework: str) -> tuple[Any, dict[str, Any]]:
 
         return torch, {"version": torch.__version__, "threads": torch.get_num_threads()}
     import autograd_lite
+    from autograd_lite.utils.allocator import tune_allocator
 
-    return autograd_lite, {"version": autograd_lite.__version__}
+    # The library leaves glibc's allocator alone; the benchmarks opt in (see benchmarks/README.md).
+    tuned = tune_allocator() if os.environ.get("BENCH_TUNE_ALLOCATOR", "1") == "1" else False
+    return autograd_lite, {"version": autograd_lite.__version__, "allocator_tuned": tuned}
 
 
 def _error(exc: BaseException) -> dict[str, str]:
