@@ -38,13 +38,11 @@ class EngineSteps(NamedTuple):
 
 
 def run(start: list, leaf_grads: dict, retain_graph: bool, steps: EngineSteps) -> None:
-    """Walk the graph from ``start`` (nodes whose ``acc`` holds their seed gradient)."""
-    try:
-        _count(start)
-        _walk(start, leaf_grads, retain_graph, steps)
-    except BaseException:
-        _reset(start)
-        raise
+    """Walk the graph from ``start`` (nodes whose ``acc`` holds their seed gradient).
+
+    On an error the caller (``engine._run``) clears the nodes' scratch slots."""
+    _count(start)
+    _walk(start, leaf_grads, retain_graph, steps)
 
 
 def _count(start: list) -> None:
@@ -152,15 +150,3 @@ def _vjps(node: Node, g: Any, arrays: tuple) -> Any:
         )
     return [None if p is None else vjps[i](g, out, *arrays) for i, p in enumerate(parents)]
 
-
-def _reset(start: list) -> None:
-    stack = list(start)
-    seen = set()
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        node.acc = None
-        node.pending = 0
-        stack.extend(parent for parent in node.parents if type(parent) is Node and parent not in seen)

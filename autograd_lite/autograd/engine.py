@@ -169,7 +169,11 @@ def _run(
     leaf_grads: dict[int, LeafGrad] = {}
     start = _seed_nodes(roots, leaf_grads)
     if fast and not (create_graph or capture is not None or stop is not None or _anomaly[0]):
-        _fast_backward.run(start, leaf_grads, retain_graph, _STEPS)
+        try:
+            _fast_backward.run(start, leaf_grads, retain_graph, _STEPS)
+        except BaseException:
+            reset_marks(start)
+            raise
         finish_leaves(leaf_grads, create_graph, capture, only)
         return
     previous_mode = set_mode(create_graph)
