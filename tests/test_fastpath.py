@@ -254,3 +254,23 @@ def test_the_callers_seed_gradient_is_copied_not_kept() -> None:
 
 def test_tanh_method_is_the_fast_closure() -> None:
     assert ag.Tensor.tanh is _fastpath._UNARY[Tanh]
+
+
+class _ReturnsSaved(ag.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(w)
+        return x * 1.0
+
+    @staticmethod
+    def backward(ctx, grad_out):  # type: ignore[no-untyped-def]
+        (w,) = ctx.saved_tensors
+        return w, None  # an array the caller keeps, handed back as a gradient
+
+
+def test_a_gradient_array_that_a_function_keeps_is_copied_into_grad() -> None:
+    for fast in (True, False):
+        x, w = ag.ones(3, requires_grad=True), ag.tensor([1.0, 2.0, 3.0])
+        roots = engine._roots(_ReturnsSaved.apply(x, w).sum(), None, False)
+        engine._run(roots, retain_graph=False, create_graph=False, capture=None, only=None, fast=fast)
+        assert np.array_equal(x.grad._data, w._data) and not np.shares_memory(x.grad._data, w._data)

@@ -444,6 +444,8 @@ def is_private(g: Any, grad_out: Any, node: Node) -> bool:
     """Whether the VJP result ``g`` is a fresh array nobody else holds (see :class:`LeafGrad`)."""
     if type(g) is not np.ndarray or g is grad_out or g.base is not None or not g.flags.writeable:
         return False
+    if type(node.prim.vjps) is not tuple:
+        return False  # a user's backward may hand back an array it keeps (a saved tensor's)
     return all(g is not saved for saved in _saved(node))
 
 
